@@ -1,0 +1,1 @@
+"""API: the FastAPI app, routers, CLI and process wiring (the only layer that wires)."""

@@ -1,0 +1,24 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routers import catalog, health
+
+
+def create_app() -> FastAPI:
+    """Build the app with every router and the problem+json handlers."""
+    app = FastAPI(
+        title="Linli 邻里",
+        version="0.1.0",
+        description="Community home-service marketplace and dispatch optimizer.",
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(catalog.router)
+    return app
+
+
+app = create_app()

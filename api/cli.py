@@ -1,0 +1,100 @@
+"""The ``linli`` command line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from core.errors import DomainError
+
+app = typer.Typer(help="Linli 邻里: community home services and dispatch.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo city.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Option("head", help="target revision")) -> None:
+    """Migrate the database up (to head by default)."""
+    from api import dbadmin
+
+    dbadmin.upgrade(revision=revision)
+    typer.echo(f"database at {dbadmin.current_revision()}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Option(..., help="target revision, or 'base'")) -> None:
+    """Migrate the database down to a revision."""
+    from api import dbadmin
+
+    dbadmin.downgrade(revision=revision)
+    typer.echo(f"database at {dbadmin.current_revision()}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest available."""
+    from api import dbadmin
+
+    typer.echo(f"current: {dbadmin.current_revision()}  head: {dbadmin.head_revision()}")
+
+
+@app.command("ping")
+def ping_worker(timeout: float = typer.Option(20.0, help="seconds to wait")) -> None:
+    """Send a ping task through the broker and print the worker's answer."""
+    from api.worker import celery  # noqa: F401  (configures the default app)
+    from core.tasks import ping
+
+    reply = ping.apply_async(args=["cli"]).get(timeout=timeout)
+    typer.echo(f"pong from {reply['hostname']} pid {reply['pid']}")
+
+
+@app.command("worker")
+def worker(
+    pool: str | None = typer.Option(None, help="solo, prefork or threads"),
+    concurrency: int | None = typer.Option(None, help="worker processes or threads"),
+) -> None:
+    """Run a Celery worker in the foreground."""
+    from api import processes
+
+    raise typer.Exit(processes.run_worker_foreground(pool=pool, concurrency=concurrency))
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    with_worker: bool = typer.Option(True, "--worker/--no-worker", help="start a Celery worker"),
+) -> None:
+    """Serve the API, with a Celery worker process beside it."""
+    from api import processes
+
+    processes.serve(host=host, port=port, with_worker=with_worker)
+
+
+def _one_line_errors(func: Callable[[], Any]) -> Callable[[], Any]:
+    def wrapper() -> Any:
+        try:
+            return func()
+        except DomainError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            sys.exit(2)
+        except (ValueError, FileNotFoundError, PermissionError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@_one_line_errors
+def main() -> Any:
+    """Entry point of the ``linli`` console script."""
+    return app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Audit: visit verification, anomaly rules, ledger verification, reports and exports."""

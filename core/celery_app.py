@@ -1,0 +1,48 @@
+"""The Celery application: a server-less SQLite broker by default, Redis in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from core.settings import Settings, get_settings
+
+# Longer than any solve we allow; Redis redelivers unacked tasks after this.
+VISIBILITY_TIMEOUT_S = 4 * 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings shared by every deployment."""
+    broker = settings.resolved_broker_url
+    transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+    if broker.startswith("sqla+"):
+        transport_options["polling_interval"] = 0.2
+    return {
+        "broker_url": broker,
+        "result_backend": settings.resolved_result_backend,
+        "broker_transport_options": transport_options,
+        "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": settings.timezone,
+        "enable_utc": True,
+        # A task whose worker dies is redelivered, not lost (see FIELD-NOTES: Celery under faults).
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "result_backend_always_retry": True,
+        "result_expires": 7 * 24 * 3600,
+        "task_track_started": True,
+        "worker_hijack_root_logger": False,
+    }
+
+
+def create_celery(settings: Settings | None = None) -> Celery:
+    """A Celery app configured from settings; task modules are registered by the caller."""
+    settings = settings or get_settings()
+    app = Celery("linli")
+    app.conf.update(celery_config(settings))
+    return app

@@ -1,0 +1,1 @@
+"""Dispatch: problem, travel times, solver, explanations, plans and solve runs."""

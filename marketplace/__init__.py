@@ -1,0 +1,1 @@
+"""Marketplace: geography, catalog, providers and workers, households, orders and visits."""

@@ -1,0 +1,1 @@
+"""Pricing: billing units, price snapshots, tariffs, subsidies and the subsidy ledger."""
