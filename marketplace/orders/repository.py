@@ -1,0 +1,102 @@
+"""Order queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from marketplace.orders.models import (
+    Order,
+    OrderSeries,
+    OrderStatus,
+    OrderTimeWindow,
+    OrderTransition,
+    WorkerBooking,
+)
+
+
+def get(session: Session, order_id: int) -> Order | None:
+    """The order with this id."""
+    return session.get(Order, order_id)
+
+
+def get_by_public_id(session: Session, public_id: str) -> Order | None:
+    """The order with this public id."""
+    return session.exec(select(Order).where(Order.public_id == public_id)).first()
+
+
+def get_for_update(session: Session, order_id: int) -> Order | None:
+    """The order, row-locked until the transaction ends (PostgreSQL; SQLite writers serialise)."""
+    stmt = select(Order).where(Order.id == order_id).with_for_update()
+    return session.exec(stmt.execution_options(populate_existing=True)).first()
+
+
+def windows(session: Session, order_id: int) -> Sequence[OrderTimeWindow]:
+    """The order's time windows, earliest first."""
+    stmt = (
+        select(OrderTimeWindow)
+        .where(OrderTimeWindow.order_id == order_id)
+        .order_by(col(OrderTimeWindow.starts_at))
+    )
+    return session.exec(stmt).all()
+
+
+def transitions(session: Session, order_id: int) -> Sequence[OrderTransition]:
+    """The order's recorded transitions, oldest first."""
+    stmt = (
+        select(OrderTransition)
+        .where(OrderTransition.order_id == order_id)
+        .order_by(col(OrderTransition.id))
+    )
+    return session.exec(stmt).all()
+
+
+def active_booking(session: Session, order_id: int) -> WorkerBooking | None:
+    """The order's active booking, if it is scheduled."""
+    stmt = select(WorkerBooking).where(
+        WorkerBooking.order_id == order_id, col(WorkerBooking.active).is_(True)
+    )
+    return session.exec(stmt).first()
+
+
+def worker_bookings(session: Session, worker_id: int) -> Sequence[WorkerBooking]:
+    """A worker's active bookings, in time order."""
+    stmt = (
+        select(WorkerBooking)
+        .where(WorkerBooking.worker_id == worker_id, col(WorkerBooking.active).is_(True))
+        .order_by(col(WorkerBooking.starts_at))
+    )
+    return session.exec(stmt).all()
+
+
+def series_dates(session: Session, series_id: int) -> set[date]:
+    """Service dates that already have an order from this series."""
+    stmt = select(Order).where(Order.series_id == series_id)
+    return {order.service_date for order in session.exec(stmt).all()}
+
+
+def get_series(session: Session, series_id: int) -> OrderSeries | None:
+    """The recurring series with this id."""
+    return session.get(OrderSeries, series_id)
+
+
+def list_for_day(
+    session: Session, day: date, *, statuses: Sequence[OrderStatus] | None = None
+) -> Sequence[Order]:
+    """Orders for one service date, optionally only in some statuses."""
+    stmt = select(Order).where(Order.service_date == day)
+    if statuses:
+        stmt = stmt.where(col(Order.status).in_([s.value for s in statuses]))
+    return session.exec(stmt.order_by(col(Order.id))).all()
+
+
+def list_for_household(session: Session, household_id: int) -> Sequence[Order]:
+    """A household's orders, newest service date first."""
+    stmt = (
+        select(Order)
+        .where(Order.household_id == household_id)
+        .order_by(col(Order.service_date).desc(), col(Order.id).desc())
+    )
+    return session.exec(stmt).all()

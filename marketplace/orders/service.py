@@ -1,0 +1,431 @@
+"""Order use cases: create, confirm, schedule (book a worker), progress, cancel, reschedule.
+
+Services flush and never commit; the caller's unit of work commits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from core.errors import Conflict, NotFound, Validation
+from core.ids import new_public_id
+from core.timeutil import local_date, local_datetime, utcnow
+from marketplace.catalog import service as catalog_service
+from marketplace.households.models import Household, Member
+from marketplace.orders import repository as repo
+from marketplace.orders.models import (
+    Frequency,
+    Order,
+    OrderSeries,
+    OrderStatus,
+    OrderTimeWindow,
+    OrderTransition,
+    WorkerBooking,
+)
+from marketplace.orders.schemas import OrderCreate, SeriesCreate, TimeWindow
+from marketplace.orders.state import OrderEvent, target
+from marketplace.providers.models import Provider, Worker
+from pricing.billing import PriceSnapshot, list_price
+
+# Cancelling closer than this to the first window's start costs a fee.
+FREE_CANCELLATION_HOURS = 2
+# The late-cancellation fee, as a share of the household's co-pay (percent).
+LATE_CANCELLATION_FEE_PERCENT = 20
+
+
+def get_or_raise(session: Session, order_id: int) -> Order:
+    """The order, or NotFound."""
+    order = repo.get(session, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist")
+    return order
+
+
+def get_by_public_id_or_raise(session: Session, public_id: str) -> Order:
+    """The order with this public id, or NotFound."""
+    order = repo.get_by_public_id(session, public_id)
+    if order is None:
+        raise NotFound(f"order {public_id} does not exist")
+    return order
+
+
+def _record(
+    session: Session,
+    order: Order,
+    event: OrderEvent,
+    from_status: OrderStatus | None,
+    *,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+) -> None:
+    assert order.id is not None
+    at = now or utcnow()
+    order.updated_at = at
+    session.add(
+        OrderTransition(
+            order_id=order.id,
+            event=event.value,
+            from_status=from_status.value if from_status else None,
+            to_status=OrderStatus(order.status).value,
+            actor=actor,
+            reason=reason,
+            at=at,
+        )
+    )
+
+
+def _transition(
+    session: Session,
+    order: Order,
+    event: OrderEvent,
+    *,
+    actor: str,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Order:
+    assert order.id is not None
+    locked = repo.get_for_update(session, order.id)
+    assert locked is not None
+    current = OrderStatus(locked.status)
+    locked.status = target(current, event)
+    _record(session, locked, event, current, actor=actor, reason=reason, now=now)
+    session.add(locked)
+    session.flush()
+    return locked
+
+
+def _check_windows(service_date: date, windows: Sequence[TimeWindow]) -> None:
+    for window in windows:
+        if local_date(window.starts_at) != service_date:
+            raise Validation(
+                f"time window starting {window.starts_at.isoformat()} is not on the service "
+                f"date {service_date.isoformat()} (Asia/Shanghai)"
+            )
+    ordered = sorted(windows, key=lambda w: w.starts_at)
+    for a, b in itertools.pairwise(ordered):
+        if b.starts_at < a.ends_at:
+            raise Validation("time windows overlap")
+
+
+def _replace_windows(session: Session, order: Order, windows: Sequence[TimeWindow]) -> None:
+    assert order.id is not None
+    for old in repo.windows(session, order.id):
+        session.delete(old)
+    for window in windows:
+        session.add(
+            OrderTimeWindow(order_id=order.id, starts_at=window.starts_at, ends_at=window.ends_at)
+        )
+    first = min(w.starts_at for w in windows)
+    order.free_cancel_until = first - timedelta(hours=FREE_CANCELLATION_HOURS)
+
+
+def create_order(
+    session: Session,
+    data: OrderCreate,
+    *,
+    actor: str,
+    price: PriceSnapshot | None = None,
+    series_id: int | None = None,
+    now: datetime | None = None,
+    public_id: str | None = None,
+) -> Order:
+    """Request a service; the price snapshot defaults to the item's list price, no subsidy."""
+    household = session.get(Household, data.household_id)
+    if household is None:
+        raise NotFound(f"household {data.household_id} does not exist")
+    member = session.get(Member, data.recipient_member_id)
+    if member is None or member.household_id != household.id:
+        raise Validation("the recipient is not a member of this household")
+    provider = session.get(Provider, data.provider_id)
+    if provider is None or not provider.active:
+        raise NotFound(f"provider {data.provider_id} does not exist or is inactive")
+    item = catalog_service.get_item_or_raise(session, data.item_id)
+    if not item.active:
+        raise Validation(f"item {item.code} is no longer offered")
+    _check_windows(data.service_date, data.windows)
+    duration = data.duration_minutes or item.default_duration_minutes
+    snapshot = price or list_price(
+        item.unit, item.reference_price_fen, minutes=duration, quantity=data.quantity
+    )
+    at = now or utcnow()
+    order = Order(
+        public_id=public_id or new_public_id("ord"),
+        household_id=data.household_id,
+        recipient_member_id=data.recipient_member_id,
+        provider_id=data.provider_id,
+        item_id=data.item_id,
+        series_id=series_id,
+        ordered_by=actor,
+        service_date=data.service_date,
+        duration_minutes=duration,
+        quantity=data.quantity,
+        priority=data.priority,
+        notes=data.notes,
+        currency=snapshot.currency,
+        list_price_fen=snapshot.list_price_fen,
+        subsidy_fen=snapshot.subsidy_fen,
+        copay_fen=snapshot.copay_fen,
+        price_breakdown=dict(snapshot.breakdown),
+        policy_version=snapshot.policy_version,
+        quoted_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(order)
+    session.flush()
+    _replace_windows(session, order, data.windows)
+    _record(session, order, OrderEvent.CREATE, None, actor=actor, now=at)
+    session.flush()
+    return order
+
+
+def confirm(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
+    """The provider accepts the order."""
+    return _transition(session, order, OrderEvent.CONFIRM, actor=actor, now=now)
+
+
+def schedule(
+    session: Session,
+    order: Order,
+    *,
+    worker_id: int,
+    start: datetime,
+    actor: str,
+    now: datetime | None = None,
+) -> Order:
+    """Book a worker for the order from ``start`` for its duration.
+
+    The database refuses a booking that overlaps another active booking of the same worker
+    (exclusion constraint / trigger); that surfaces here as Conflict.
+    """
+    assert order.id is not None
+    worker = session.get(Worker, worker_id)
+    if worker is None or not worker.active:
+        raise NotFound(f"worker {worker_id} does not exist or is inactive")
+    if worker.provider_id != order.provider_id:
+        raise Validation("the worker does not work for the order's provider")
+    windows = repo.windows(session, order.id)
+    if not any(w.starts_at <= start <= w.ends_at for w in windows):
+        raise Validation("the start is outside every time window of the order")
+    end = start + timedelta(minutes=order.duration_minutes)
+    try:
+        # One savepoint for the status change and the booking: a refused booking undoes both.
+        with session.begin_nested():
+            locked = _transition(session, order, OrderEvent.SCHEDULE, actor=actor, now=now)
+            session.add(
+                WorkerBooking(order_id=order.id, worker_id=worker_id, starts_at=start, ends_at=end)
+            )
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"worker {worker.public_id} is already booked between "
+            f"{start.isoformat()} and {end.isoformat()}"
+        ) from exc
+    locked.assigned_worker_id = worker_id
+    locked.scheduled_start = start
+    locked.scheduled_end = end
+    session.add(locked)
+    session.flush()
+    return locked
+
+
+def _release_booking(session: Session, order: Order, now: datetime | None) -> None:
+    assert order.id is not None
+    booking = repo.active_booking(session, order.id)
+    if booking is not None:
+        booking.active = False
+        booking.released_at = now or utcnow()
+        session.add(booking)
+    order.assigned_worker_id = None
+    order.scheduled_start = None
+    order.scheduled_end = None
+
+
+def unschedule(
+    session: Session, order: Order, *, actor: str, reason: str = "", now: datetime | None = None
+) -> Order:
+    """Take a scheduled order off its worker's route (back to confirmed)."""
+    locked = _transition(session, order, OrderEvent.UNSCHEDULE, actor=actor, reason=reason, now=now)
+    _release_booking(session, locked, now)
+    session.flush()
+    return locked
+
+
+def depart(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
+    """The worker is on the way."""
+    return _transition(session, order, OrderEvent.DEPART, actor=actor, now=now)
+
+
+def start_service(
+    session: Session, order: Order, *, actor: str, now: datetime | None = None
+) -> Order:
+    """The worker checked in at the home."""
+    return _transition(session, order, OrderEvent.CHECK_IN, actor=actor, now=now)
+
+
+def complete(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
+    """The worker checked out; the service is done."""
+    return _transition(session, order, OrderEvent.COMPLETE, actor=actor, now=now)
+
+
+def settle(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
+    """Payment and subsidy for the order are settled."""
+    return _transition(session, order, OrderEvent.SETTLE, actor=actor, now=now)
+
+
+def cancellation_fee(order: Order, at: datetime) -> int:
+    """The fee (fen) for cancelling at ``at``: nothing before the free window closes."""
+    if order.free_cancel_until is None or at <= order.free_cancel_until:
+        return 0
+    return (order.copay_fen * LATE_CANCELLATION_FEE_PERCENT + 50) // 100
+
+
+def cancel(
+    session: Session, order: Order, *, actor: str, reason: str, now: datetime | None = None
+) -> Order:
+    """Cancel the order; a late cancellation records a fee."""
+    if not reason.strip():
+        raise Validation("a cancellation needs a reason")
+    at = now or utcnow()
+    locked = _transition(session, order, OrderEvent.CANCEL, actor=actor, reason=reason, now=at)
+    locked.cancellation_fee_fen = cancellation_fee(locked, at)
+    locked.cancel_reason = reason
+    _release_booking(session, locked, at)
+    session.add(locked)
+    session.flush()
+    return locked
+
+
+def mark_no_show(
+    session: Session, order: Order, *, actor: str, reason: str, now: datetime | None = None
+) -> Order:
+    """Nobody was home (or the worker never came); the booking is released."""
+    locked = _transition(session, order, OrderEvent.NO_SHOW, actor=actor, reason=reason, now=now)
+    _release_booking(session, locked, now)
+    session.flush()
+    return locked
+
+
+def reschedule(
+    session: Session,
+    order: Order,
+    *,
+    service_date: date,
+    windows: Sequence[TimeWindow],
+    actor: str,
+    reason: str,
+    now: datetime | None = None,
+) -> Order:
+    """Move the order to new windows; any booking is released and it is planned again."""
+    if not windows:
+        raise Validation("a reschedule needs at least one time window")
+    _check_windows(service_date, windows)
+    locked = _transition(session, order, OrderEvent.RESCHEDULE, actor=actor, reason=reason, now=now)
+    _release_booking(session, locked, now)
+    locked.service_date = service_date
+    _replace_windows(session, locked, windows)
+    session.add(locked)
+    session.flush()
+    return locked
+
+
+def transitions(session: Session, order: Order) -> Sequence[OrderTransition]:
+    """The order's history."""
+    assert order.id is not None
+    return repo.transitions(session, order.id)
+
+
+def windows_of(session: Session, order: Order) -> Sequence[OrderTimeWindow]:
+    """The order's time windows."""
+    assert order.id is not None
+    return repo.windows(session, order.id)
+
+
+def create_series(
+    session: Session, data: SeriesCreate, *, actor: str, public_id: str | None = None
+) -> OrderSeries:
+    """Create a recurring order; call :func:`materialize_series` to generate its orders."""
+    member = session.get(Member, data.recipient_member_id)
+    if member is None or member.household_id != data.household_id:
+        raise Validation("the recipient is not a member of this household")
+    item = catalog_service.get_item_or_raise(session, data.item_id)
+    series = OrderSeries(
+        public_id=public_id or new_public_id("ser"),
+        household_id=data.household_id,
+        recipient_member_id=data.recipient_member_id,
+        provider_id=data.provider_id,
+        item_id=data.item_id,
+        frequency=data.frequency,
+        weekdays=sorted(set(data.weekdays)),
+        window_start=data.window_start,
+        window_end=data.window_end,
+        duration_minutes=data.duration_minutes or item.default_duration_minutes,
+        quantity=data.quantity,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        created_by=actor,
+    )
+    session.add(series)
+    session.flush()
+    return series
+
+
+def series_dates(series: OrderSeries, start: date, end: date) -> list[date]:
+    """The dates in [start, end] on which the series has a service."""
+    first = max(start, series.starts_on)
+    last = min(end, series.ends_on) if series.ends_on else end
+    days: list[date] = []
+    day = first
+    while day <= last:
+        if series.frequency == Frequency.DAILY or day.weekday() in series.weekdays:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def materialize_series(
+    session: Session,
+    series: OrderSeries,
+    start: date,
+    end: date,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> list[Order]:
+    """Create (and confirm) the series' orders in [start, end]; existing dates are skipped."""
+    if not series.active:
+        raise Validation("the series is not active")
+    assert series.id is not None
+    existing = repo.series_dates(session, series.id)
+    created: list[Order] = []
+    for day in series_dates(series, start, end):
+        if day in existing:
+            continue
+        window = TimeWindow(
+            starts_at=local_datetime(day, series.window_start),
+            ends_at=local_datetime(day, series.window_end),
+        )
+        order = create_order(
+            session,
+            OrderCreate(
+                household_id=series.household_id,
+                recipient_member_id=series.recipient_member_id,
+                provider_id=series.provider_id,
+                item_id=series.item_id,
+                service_date=day,
+                windows=[window],
+                duration_minutes=series.duration_minutes,
+                quantity=series.quantity,
+            ),
+            actor=actor,
+            series_id=series.id,
+            now=now,
+        )
+        created.append(confirm(session, order, actor=f"series:{series.public_id}", now=now))
+    return created

@@ -1,0 +1,25 @@
+"""Visit queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from marketplace.visits.models import Visit, VisitEdit
+
+
+def get(session: Session, visit_id: int) -> Visit | None:
+    """The visit with this id."""
+    return session.get(Visit, visit_id)
+
+
+def get_for_order(session: Session, order_id: int) -> Visit | None:
+    """The visit of an order, if one was opened."""
+    return session.exec(select(Visit).where(Visit.order_id == order_id)).first()
+
+
+def edits(session: Session, visit_id: int) -> Sequence[VisitEdit]:
+    """A visit's edits, oldest first."""
+    stmt = select(VisitEdit).where(VisitEdit.visit_id == visit_id).order_by(col(VisitEdit.id))
+    return session.exec(stmt).all()

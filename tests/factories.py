@@ -1,0 +1,158 @@
+"""Factory functions with keyword-only defaults: the smallest valid rows for tests."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, time
+
+from sqlmodel import Session
+
+from core.ids import new_public_id
+from core.timeutil import local_datetime
+from marketplace.catalog import service as catalog_service
+from marketplace.catalog.models import Item
+from marketplace.geography.models import Area, AreaLevel
+from marketplace.households.models import Household, Member
+from marketplace.orders import service as orders_service
+from marketplace.orders.models import Order
+from marketplace.orders.schemas import OrderCreate, TimeWindow
+from marketplace.providers.models import Gender, Provider, ProviderKind, TravelMode, Worker
+
+_seq = itertools.count(1)
+
+FUZHOU = (26.08, 119.30)
+DAY = date(2026, 12, 1)  # a Tuesday
+
+
+def make_areas(session: Session) -> dict[AreaLevel, Area]:
+    """A district → street → community → grid chain."""
+    n = next(_seq)
+    chain: dict[AreaLevel, Area] = {}
+    parent_id: int | None = None
+    for level in (AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID):
+        area = Area(
+            code=f"T{n}-{level.value}",
+            level=level,
+            name=f"{level.value} {n}",
+            parent_id=parent_id,
+            lat=FUZHOU[0],
+            lon=FUZHOU[1],
+        )
+        session.add(area)
+        session.flush()
+        chain[level] = area
+        parent_id = area.id
+    return chain
+
+
+def make_household(
+    session: Session, *, lat: float = FUZHOU[0], lon: float = FUZHOU[1]
+) -> tuple[Household, Member]:
+    """A household with one elderly member."""
+    areas = make_areas(session)
+    household = Household(
+        public_id=new_public_id("hh"),
+        address="鼓楼区测试路1号",
+        district_id=areas[AreaLevel.DISTRICT].id or 0,
+        street_id=areas[AreaLevel.STREET].id or 0,
+        community_id=areas[AreaLevel.COMMUNITY].id or 0,
+        grid_id=areas[AreaLevel.GRID].id,
+        lat=lat,
+        lon=lon,
+    )
+    session.add(household)
+    session.flush()
+    assert household.id is not None
+    member = Member(
+        public_id=new_public_id("mem"),
+        household_id=household.id,
+        name="王奶奶",
+        gender="female",
+        birth_date=date(1940, 5, 1),
+        languages=["cdo"],
+    )
+    session.add(member)
+    session.flush()
+    return household, member
+
+
+def make_provider(session: Session, *, kind: ProviderKind = ProviderKind.CARE_CENTRE) -> Provider:
+    """An active provider."""
+    n = next(_seq)
+    provider = Provider(
+        public_id=new_public_id("prv"),
+        name=f"测试服务中心{n}",
+        kind=kind,
+        licence_no=f"LIC-{n:06d}",
+        grade=4,
+    )
+    session.add(provider)
+    session.flush()
+    return provider
+
+
+def make_worker(session: Session, *, provider: Provider, name: str = "李阿姨") -> Worker:
+    """An active worker of ``provider``."""
+    assert provider.id is not None
+    worker = Worker(
+        public_id=new_public_id("wkr"),
+        provider_id=provider.id,
+        name=name,
+        gender=Gender.FEMALE,
+        languages=["zh", "cdo"],
+        travel_mode=TravelMode.EBIKE,
+        start_lat=FUZHOU[0],
+        start_lon=FUZHOU[1],
+        end_lat=FUZHOU[0],
+        end_lon=FUZHOU[1],
+    )
+    session.add(worker)
+    session.flush()
+    return worker
+
+
+def item(session: Session, code: str = "elderly_care.daily_living") -> Item:
+    """A reference catalog item (the catalog is loaded on first use)."""
+    catalog_service.ensure_reference_catalog(session)
+    return catalog_service.get_item_by_code_or_raise(session, code)
+
+
+def window(day: date, start: time, end: time) -> TimeWindow:
+    """A local (Asia/Shanghai) time window on ``day``."""
+    return TimeWindow(starts_at=local_datetime(day, start), ends_at=local_datetime(day, end))
+
+
+def make_order(
+    session: Session,
+    *,
+    provider: Provider | None = None,
+    day: date = DAY,
+    windows: list[TimeWindow] | None = None,
+    item_code: str = "elderly_care.daily_living",
+    duration_minutes: int | None = 60,
+    confirm: bool = False,
+    now: datetime | None = None,
+) -> Order:
+    """A requested (or confirmed) order for a new household."""
+    household, member = make_household(session)
+    provider = provider or make_provider(session)
+    assert household.id and member.id and provider.id
+    catalog_item = item(session, item_code)
+    assert catalog_item.id is not None
+    order = orders_service.create_order(
+        session,
+        OrderCreate(
+            household_id=household.id,
+            recipient_member_id=member.id,
+            provider_id=provider.id,
+            item_id=catalog_item.id,
+            service_date=day,
+            windows=windows or [window(day, time(9, 0), time(11, 0))],
+            duration_minutes=duration_minutes,
+        ),
+        actor="test:household",
+        now=now,
+    )
+    if confirm:
+        order = orders_service.confirm(session, order, actor="test:provider", now=now)
+    return order
