@@ -1,0 +1,38 @@
+"""Geography queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from marketplace.geography.models import Area, AreaLevel
+
+
+def get(session: Session, area_id: int) -> Area | None:
+    """The area with this id."""
+    return session.get(Area, area_id)
+
+
+def get_by_code(session: Session, code: str) -> Area | None:
+    """The area with this code."""
+    return session.exec(select(Area).where(Area.code == code)).first()
+
+
+def get_many(session: Session, area_ids: Sequence[int]) -> Sequence[Area]:
+    """The areas with these ids (missing ids are left out)."""
+    if not area_ids:
+        return []
+    return session.exec(select(Area).where(col(Area.id).in_(area_ids))).all()
+
+
+def list_children(session: Session, parent_id: int) -> Sequence[Area]:
+    """The areas directly below ``parent_id``, by code."""
+    stmt = select(Area).where(Area.parent_id == parent_id).order_by(col(Area.code))
+    return session.exec(stmt).all()
+
+
+def list_by_level(session: Session, level: AreaLevel) -> Sequence[Area]:
+    """Every area of one level, by code."""
+    stmt = select(Area).where(Area.level == level.value).order_by(col(Area.code))
+    return session.exec(stmt).all()
