@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -17,7 +18,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     broker = settings.resolved_broker_url
     transport_options: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if broker.startswith("sqla+"):
-        transport_options["polling_interval"] = 0.2
+        # kombu's SQLAlchemy transport hands every transport option to create_engine(), which
+        # refuses unknown keywords (the worker dies at start-up); it has no visibility timeout.
+        transport_options = {}
     return {
         "broker_url": broker,
         "result_backend": settings.resolved_result_backend,
@@ -40,9 +43,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _ensure_sqlite_folders(*urls: str) -> None:
+    """Create the folders of SQLite-file brokers and result backends (SQLite makes no folders)."""
+    for url in urls:
+        scheme, _, path = url.partition(":///")
+        if scheme in ("sqla+sqlite", "db+sqlite") and path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured from settings; task modules are registered by the caller."""
     settings = settings or get_settings()
+    _ensure_sqlite_folders(settings.resolved_broker_url, settings.resolved_result_backend)
     app = Celery("linli")
     app.conf.update(celery_config(settings))
     return app

@@ -117,3 +117,42 @@ def configured(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     yield db_url
     dispose_engines()
     get_settings.cache_clear()
+
+
+# --- Celery brokers ------------------------------------------------------------------------
+# Tests that run a real worker do so on the embedded broker (kombu's sqla+sqlite transport with
+# a db+sqlite result backend, no server) and on the machine's Redis. Redis belongs to the
+# production half: it is left out only when LINLI_TEST_BACKENDS leaves out PostgreSQL (or names
+# "redis" explicitly); otherwise an unreachable Redis fails the test, it is never skipped.
+
+BROKERS = ["embedded"] + (["redis"] if {"postgresql", "redis"} & set(BACKENDS) else [])
+
+
+def redis_url(db: int) -> str:
+    """The test Redis (``LINLI_TEST_REDIS_URL``) on another logical database."""
+    return make_url(REDIS_URL).set(database=str(db)).render_as_string(hide_password=False)
+
+
+def require_redis(url: str) -> None:
+    """Fail (never skip) when the test Redis does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"Redis at {url} is unreachable ({exc!r}); start it, or set "
+            "LINLI_TEST_BACKENDS=sqlite to leave the Redis half out"
+        )
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=BROKERS)
+def broker(request: pytest.FixtureRequest) -> str:
+    """The Celery broker under test: "embedded" or "redis"."""
+    name = str(request.param)
+    if name == "redis":
+        require_redis(REDIS_URL)
+    return name
