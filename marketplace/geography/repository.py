@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from marketplace.geography.models import Area, AreaLevel
+from marketplace.households.models import Household, Member
+from marketplace.orders.models import Order
 
 
 def get(session: Session, area_id: int) -> Area | None:
@@ -36,3 +39,31 @@ def list_by_level(session: Session, level: AreaLevel) -> Sequence[Area]:
     """Every area of one level, by code."""
     stmt = select(Area).where(Area.level == level.value).order_by(col(Area.code))
     return session.exec(stmt).all()
+
+
+def district_counts(session: Session) -> list[tuple[Area, int, int, int]]:
+    """Per district: households, members and orders (all time), in code order."""
+    districts = list_by_level(session, AreaLevel.DISTRICT)
+    households = dict(
+        session.exec(
+            select(Household.district_id, func.count()).group_by(col(Household.district_id))
+        ).all()
+    )
+    members = dict(
+        session.exec(
+            select(Household.district_id, func.count())
+            .join(Member, col(Member.household_id) == col(Household.id))
+            .group_by(col(Household.district_id))
+        ).all()
+    )
+    orders = dict(
+        session.exec(
+            select(Household.district_id, func.count())
+            .join(Order, col(Order.household_id) == col(Household.id))
+            .group_by(col(Household.district_id))
+        ).all()
+    )
+    return [
+        (d, households.get(d.id or 0, 0), members.get(d.id or 0, 0), orders.get(d.id or 0, 0))
+        for d in sorted(districts, key=lambda a: a.code)
+    ]

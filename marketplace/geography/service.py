@@ -131,3 +131,22 @@ def path(session: Session, area_id: int) -> AreaPath:
         community_id=ids.get(AreaLevel.COMMUNITY),
         grid_id=ids.get(AreaLevel.GRID),
     )
+
+
+@dataclass(frozen=True)
+class DistrictSummary:
+    """How many households, members and orders a district has."""
+
+    code: str
+    name: str
+    households: int
+    members: int
+    orders: int
+
+
+def district_summary(session: Session) -> list[DistrictSummary]:
+    """Per-district counts, for a first look at the city."""
+    return [
+        DistrictSummary(area.code, area.name, households, members, orders)
+        for area, households, members, orders in repo.district_counts(session)
+    ]
