@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# OSRM road engine tools (`make osrm`); tests/dispatch/test_osrm.py needs them.
+PYTHON312     ?= $(shell PYENV_VERSION=3.12.1 pyenv which python 2>/dev/null || command -v python3.12)
+VENV_OSRM     := .venv-osrm
+OSRM_BINDINGS ?= osrm-bindings==26.10.0
+OSRM_STAMP    := $(VENV_OSRM)/.stamp
 
 .PHONY: run test lint fmt check-compose bench clean venv
 
@@ -45,3 +50,14 @@ fmt: $(VENV)/.stamp-dev
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+
+## osrm: a Python 3.12 venv with osrm-bindings (osrm-extract/contract/partition/customize/routed
+## and the car/foot/bicycle profiles; the wheel exists only for Python ≥ 3.12)
+.PHONY: osrm
+$(OSRM_STAMP):
+	@test -n "$(PYTHON312)" || { echo "osrm: no Python 3.12 found (pyenv 3.12.1 or python3.12)" >&2; exit 1; }
+	$(PYTHON312) -m venv $(VENV_OSRM)
+	$(VENV_OSRM)/bin/python -m pip install -q $(OSRM_BINDINGS)
+	@touch $@
+
+osrm: $(OSRM_STAMP)

@@ -1,0 +1,1 @@
+"""JSON Schemas of the dispatch problem and solution files (package data)."""
