@@ -1,0 +1,1 @@
+"""Benchmarks: VRPTW instances as dispatch problems, and other engines to compare against."""
