@@ -27,6 +27,7 @@ from dispatch.problem import (
     Worker,
     service_seconds_for,
 )
+from dispatch.solver import SolveParams, solve
 
 Engine = Callable[[DispatchProblem, float, int], Solution]
 
@@ -274,7 +275,23 @@ def vroom_engine(exploration_level: int = 5) -> Engine:
     return solve_vroom
 
 
-ENGINES: dict[str, Engine] = {"pyvrp": solve_pyvrp, "vroom": vroom_engine(5)}
+def linli_engine(pyvrp_share: float) -> Engine:
+    """Our solver: OR-Tools on the full model, warm-started by PyVRP for ``pyvrp_share``."""
+
+    def run(problem: DispatchProblem, time_limit_s: float, seed: int) -> Solution:
+        params = SolveParams(time_limit_s=time_limit_s, seed=seed, pyvrp_share=pyvrp_share)
+        return solve(problem, params)
+
+    return run
+
+
+ENGINES: dict[str, Engine] = {
+    "pyvrp": solve_pyvrp,
+    "vroom": vroom_engine(5),
+    # The hybrid gives PyVRP most of the time where it can express the whole model (VRPTW).
+    "linli": linli_engine(0.9),
+    "ortools": linli_engine(0.0),
+}
 
 
 def register_engine(name: str, fn: Engine) -> None:

@@ -197,9 +197,10 @@ def schedule(
     worker_id: int,
     start: datetime,
     actor: str,
+    end: datetime | None = None,
     now: datetime | None = None,
 ) -> Order:
-    """Book a worker for the order from ``start`` for its duration.
+    """Book a worker for the order from ``start`` to ``end`` (default: for its duration).
 
     The database refuses a booking that overlaps another active booking of the same worker
     (exclusion constraint / trigger); that surfaces here as Conflict.
@@ -213,7 +214,10 @@ def schedule(
     windows = repo.windows(session, order.id)
     if not any(w.starts_at <= start <= w.ends_at for w in windows):
         raise Validation("the start is outside every time window of the order")
-    end = start + timedelta(minutes=order.duration_minutes)
+    if end is None:
+        end = start + timedelta(minutes=order.duration_minutes)
+    elif end <= start:
+        raise Validation("a booking must end after it starts")
     try:
         # One savepoint for the status change and the booking: a refused booking undoes both.
         with session.begin_nested():

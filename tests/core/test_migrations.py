@@ -34,15 +34,14 @@ def test_models_match_migrations(db_url: str) -> None:
     """Autogenerate finds nothing to add: the migrations describe exactly the models."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
-    from sqlmodel import SQLModel
 
-    import marketplace.models  # noqa: F401
+    from migrations.metadata import metadata
 
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = compare_metadata(ctx, SQLModel.metadata)
+            diff = compare_metadata(ctx, metadata)
     finally:
         engine.dispose()
     assert diff == []

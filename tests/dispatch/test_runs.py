@@ -1,0 +1,134 @@
+"""Solve runs end to end: database → problem → solver → plan → bookings, in process and through
+a real Celery worker; a redelivered or cancelled run does no harm."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from core.celery_app import create_celery
+from core.db import get_engine, unit_of_work
+from core.settings import Settings
+from dispatch import repository as dispatch_repo
+from dispatch import service as dispatch_service
+from dispatch.models import RunStatus
+from dispatch.tasks import execute_run
+from marketplace.demo import seed as demo
+from marketplace.orders.models import Order, OrderStatus, WorkerBooking
+
+MONDAY = date(2026, 11, 23)
+DAY = MONDAY + timedelta(days=1)
+FAST = {"time_limit_s": 3, "seed": 1}
+
+
+def _seed() -> None:
+    with unit_of_work() as session:
+        demo.seed_demo(session, seed=11, households=80, start_date=MONDAY, progress=False)
+
+
+def _new_run(params: Mapping[str, object]) -> int:
+    with unit_of_work() as session:
+        run = dispatch_service.create_run(
+            session, day=DAY, area_code=None, params=params, actor="test:dispatcher"
+        )
+        assert run.id is not None
+        return run.id
+
+
+def _check_plan(run_id: int) -> None:
+    with Session(get_engine()) as session:
+        run = dispatch_repo.get_run(session, run_id)
+        assert run is not None
+        assert run.status == RunStatus.DONE, run.error
+        assert run.plan_id is not None
+        plan = dispatch_repo.get_plan(session, run.plan_id)
+        assert plan is not None and plan.version == 1
+        stops = dispatch_repo.plan_stops(session, plan.id or 0)
+        assert plan.assigned > 0
+        orders = session.exec(select(Order).where(Order.service_date == DAY)).all()
+        scheduled = [o for o in orders if o.status == OrderStatus.SCHEDULED]
+        assert len(scheduled) == plan.assigned
+        planned_orders = {s.order_id for s in stops}
+        assert {o.id for o in scheduled} == planned_orders
+        for order in scheduled:
+            assert order.scheduled_start is not None
+            assert order.scheduled_start.date() in (DAY, DAY - timedelta(days=1))  # UTC date
+        bookings = session.exec(select(WorkerBooking).where(WorkerBooking.active)).all()
+        assert len(bookings) == len(scheduled)
+        by_worker: dict[int, list[WorkerBooking]] = {}
+        for b in bookings:
+            by_worker.setdefault(b.worker_id, []).append(b)
+        for items in by_worker.values():
+            items.sort(key=lambda b: b.starts_at)
+            for a, b in itertools.pairwise(items):
+                assert a.ends_at <= b.starts_at
+        left_out = dispatch_repo.plan_unassigned(session, plan.id or 0)
+        assert all(u.reasons and u.reasons[0]["code"] for u in left_out)
+
+
+def test_run_in_process_plans_and_books_and_is_idempotent(configured: str) -> None:
+    _seed()
+    run_id = _new_run(FAST)
+    assert execute_run(run_id) == "done"
+    _check_plan(run_id)
+    # A redelivered task finds the run finished and does nothing.
+    assert execute_run(run_id) == "skipped"
+    with Session(get_engine()) as session:
+        assert dispatch_repo.latest_version(session, DAY, "all") == 1
+
+
+def test_cancelled_run_is_not_solved(configured: str) -> None:
+    _seed()
+    run_id = _new_run(FAST)
+    with unit_of_work() as session:
+        dispatch_service.cancel_run(session, dispatch_service.get_run_or_raise(session, run_id))
+    assert execute_run(run_id) == "skipped"
+
+
+def test_run_through_a_real_worker(configured: str, tmp_path: Path) -> None:
+    _seed()
+    run_id = _new_run(FAST)
+    data_dir = tmp_path / "worker"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    env.update({"LINLI_DATABASE_URL": configured, "LINLI_DATA_DIR": str(data_dir)})
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "api.worker",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        client = create_celery(Settings(data_dir=data_dir))
+        result = client.send_task("dispatch.solve_run", args=[run_id])
+        try:
+            assert result.get(timeout=120) == "done"
+        except Exception:
+            pytest.fail(f"the worker did not finish the run:\n{log.read_text(errors='replace')}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    _check_plan(run_id)
