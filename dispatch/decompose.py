@@ -96,6 +96,7 @@ def merge(
 
 
 SolveFn = Callable[[DispatchProblem, SolveParams], Solution]
+EXPLAIN_RESERVE = 0.05
 
 
 def solve_by_parts(
@@ -127,6 +128,8 @@ def solve_by_parts(
         return solve_fn or run
 
     started = time.monotonic()
+    # Keep back time for merging and explaining what was left out, so the limit holds overall.
+    budget = params.time_limit_s * (1 - EXPLAIN_RESERVE)
     parts = components(problem)
     remaining_jobs = sum(len(p.jobs) for p in parts if p.workers) or 1
     solutions: list[Solution] = []
@@ -134,7 +137,7 @@ def solve_by_parts(
         if not part.workers:
             continue
         # Share what is left of the limit by size, so early overruns are absorbed later.
-        left = params.time_limit_s - (time.monotonic() - started)
+        left = budget - (time.monotonic() - started)
         share = max(min_part_seconds, left * len(part.jobs) / remaining_jobs)
         remaining_jobs -= len(part.jobs)
         sub = sub_problem(problem, part, f"part{i}")

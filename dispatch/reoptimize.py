@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from dispatch.eligibility import eligible
-from dispatch.explain import explain_unassigned
+from dispatch.explain import explain_job
 from dispatch.problem import (
     Break,
     DispatchProblem,
@@ -19,6 +19,7 @@ from dispatch.problem import (
     JobKind,
     Route,
     Solution,
+    Unassigned,
     Window,
     Worker,
 )
@@ -95,7 +96,7 @@ def insert_jobs(
     neighbourhood: int = 8,
 ) -> Reoptimized:
     """Insert ``new_jobs`` into a running day at time ``now`` (seconds from the epoch)."""
-    params = params or SolveParams(time_limit_s=1.5, metaheuristic="GUIDED_LOCAL_SEARCH")
+    params = params or SolveParams(time_limit_s=1.0, metaheuristic="GUIDED_LOCAL_SEARCH")
     jobs_by_id = {j.id: j for j in problem.jobs}
     full = replace(problem, jobs=problem.jobs + tuple(new_jobs))
     local_workers = _neighbourhood(full, solution, new_jobs, neighbourhood)
@@ -196,7 +197,13 @@ def insert_jobs(
         sum(r.travel_seconds for r in routes) * weight,
         {**sub_solution.stats, "mode": "insert", "neighbourhood": len(sub_workers)},
     )
-    unassigned = explain_unassigned(full, merged)
+    # Jobs left out before keep their reasons; only what is newly left out is explained.
+    before = {u.job_id: u for u in solution.unassigned}
+    fresh = [j for j in full.jobs if j.id not in merged.assigned_job_ids and j.id not in before]
+    kept = tuple(u for jid, u in before.items() if jid not in merged.assigned_job_ids)
+    unassigned = kept + tuple(
+        Unassigned(j.id, explain_job(full, j, merged), j.penalty) for j in fresh
+    )
     merged = replace(
         merged,
         unassigned=unassigned,
