@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from core.errors import DomainError
 
+if TYPE_CHECKING:
+    from dispatch.problem import DispatchProblem
+
 app = typer.Typer(help="Linli 邻里: community home services and dispatch.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo city.", no_args_is_help=True)
+dispatch_app = typer.Typer(help="Dispatch: problems, plans and solves.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(dispatch_app, name="dispatch")
 
 
 @db_app.command("upgrade")
@@ -86,6 +91,78 @@ def demo_seed(
             session, seed=seed, households=households, start_date=first_day, progress=progress
         )
     typer.echo(f"{summary.line()} [{time.perf_counter() - started:.1f} s]")
+
+
+@demo_app.command("problem")
+def demo_problem(
+    orders: int = typer.Option(2000, help="orders in the day (a meal is a pickup and a delivery)"),
+    workers: int = typer.Option(300, help="workers (at least one per trade: four)"),
+    seed: int = typer.Option(2026, help="random seed: the same seed gives the same problem"),
+    out: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="write the problem JSON here (default: stdout)"
+    ),
+    with_travel: bool = typer.Option(
+        False, "--with-travel", help="include haversine travel matrices (large for big days)"
+    ),
+) -> None:
+    """Write a realistic day over the demo city as a dispatch problem (JSON).
+
+    No database: elderly care, cleaning, repair and meal delivery with every constraint type.
+    """
+    from dispatch import demo_problem
+
+    problem = (
+        demo_problem.realistic_day_with_travel(orders, workers, seed)
+        if with_travel
+        else demo_problem.realistic_day(orders, workers, seed)
+    )
+    _write_problem(problem, out)
+
+
+@dispatch_app.command("build")
+def dispatch_build(
+    day: str = typer.Option(..., "--date", metavar="YYYY-MM-DD", help="the service date"),
+    district: str | None = typer.Option(
+        None, "--district", metavar="CODE", help="only this district (e.g. 350102)"
+    ),
+    out: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="write the problem JSON here (default: stdout)"
+    ),
+    with_travel: bool = typer.Option(
+        False, "--with-travel", help="include haversine travel matrices (large for big days)"
+    ),
+) -> None:
+    """Build the day's dispatch problem from the database and write it as JSON.
+
+    Confirmed orders of the day and the workers available that day; a summary line goes to
+    stderr.
+    """
+    from datetime import date
+
+    from core.db import read_only
+    from dispatch import builder
+
+    try:
+        service_date = date.fromisoformat(day)
+    except ValueError as exc:
+        raise ValueError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from exc
+    with read_only() as session:
+        built = builder.build_problem(
+            session, service_date, district_code=district, fill_travel=with_travel
+        )
+    _write_problem(built.problem, out)
+    typer.echo(builder.describe(built), err=True)
+
+
+def _write_problem(problem: DispatchProblem, out: str | None) -> None:
+    import json
+
+    from dispatch import jsonio
+
+    if out is None:
+        typer.echo(json.dumps(jsonio.problem_to_dict(problem), ensure_ascii=False))
+    else:
+        jsonio.dump_problem(problem, out)
 
 
 @app.command("ping")
