@@ -154,6 +154,90 @@ def dispatch_build(
     typer.echo(builder.describe(built), err=True)
 
 
+@dispatch_app.command("solve")
+def dispatch_solve(
+    problem_file: str = typer.Argument(..., metavar="PROBLEM.json"),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="seconds"),
+    out: str | None = typer.Option(None, "--out", metavar="PLAN.json", help="default: stdout"),
+    seed: int = typer.Option(0, help="random seed (PyVRP warm start)"),
+    pyvrp_share: float = typer.Option(
+        0.5, "--pyvrp-share", min=0.0, max=0.95, help="share of the time for PyVRP's warm start"
+    ),
+) -> None:
+    """Solve a problem file into a plan file; no database involved."""
+    import json
+
+    from dispatch import jsonio
+    from dispatch.decompose import solve_by_parts
+    from dispatch.solver import SolveParams
+    from dispatch.travel import HaversineTravel, with_travel
+
+    problem = jsonio.load_problem(problem_file)
+    if problem.travel is None:
+        problem = with_travel(problem, HaversineTravel())
+    params = SolveParams(time_limit_s=time_limit, seed=seed, pyvrp_share=pyvrp_share)
+    solution = solve_by_parts(problem, params)
+    if out is None:
+        typer.echo(json.dumps(jsonio.solution_to_dict(solution), ensure_ascii=False))
+    else:
+        jsonio.dump_solution(solution, out)
+    typer.echo(
+        f"{len(solution.assigned_job_ids)}/{len(problem.jobs)} jobs on {len(solution.routes)} "
+        f"routes, {len(solution.unassigned)} unassigned, objective {solution.objective}",
+        err=True,
+    )
+
+
+@dispatch_app.command("run")
+def dispatch_run(
+    day: str = typer.Option(..., "--date", metavar="YYYY-MM-DD", help="the service date"),
+    district: str | None = typer.Option(None, "--district", metavar="CODE"),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, max=3600),
+    wait: bool = typer.Option(
+        False, "--wait/--queue", help="solve here and wait, or queue it for a worker"
+    ),
+    apply: bool = typer.Option(True, "--apply/--no-apply", help="book the planned orders"),
+) -> None:
+    """Plan a day from the database as a solve run (queued for a worker, or solved here)."""
+    from datetime import date
+
+    from core.db import unit_of_work
+    from dispatch import repository as dispatch_repo
+    from dispatch import service as dispatch_service
+    from dispatch import tasks
+
+    try:
+        service_date = date.fromisoformat(day)
+    except ValueError as exc:
+        raise ValueError(f"--date: {day!r} is not a date (YYYY-MM-DD)") from exc
+    with unit_of_work() as session:
+        run = dispatch_service.create_run(
+            session,
+            day=service_date,
+            area_code=district,
+            params={"time_limit_s": time_limit, "apply": apply},
+            actor="cli",
+        )
+        run_id, public_id = run.id, run.public_id
+    assert run_id is not None
+    if not wait:
+        from api.worker import celery  # noqa: F401  (configures the default app)
+
+        tasks.enqueue(run_id, time_limit)
+        typer.echo(f"queued {public_id}")
+        return
+    outcome = tasks.execute_run(run_id)
+    with unit_of_work() as session:
+        done = dispatch_service.get_run_or_raise(session, run_id)
+        plan = dispatch_repo.get_plan(session, done.plan_id) if done.plan_id else None
+        if plan is None:
+            raise ValueError(f"run {public_id} {outcome}: {done.error or 'no plan'}")
+        typer.echo(
+            f"run {public_id} {outcome}: plan v{plan.version} for {plan.service_date} "
+            f"({plan.area_code}), {plan.assigned} orders planned, {plan.unassigned} left out"
+        )
+
+
 def _write_problem(problem: DispatchProblem, out: str | None) -> None:
     import json
 
@@ -163,6 +247,40 @@ def _write_problem(problem: DispatchProblem, out: str | None) -> None:
         typer.echo(json.dumps(jsonio.problem_to_dict(problem), ensure_ascii=False))
     else:
         jsonio.dump_problem(problem, out)
+
+
+bench_app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("vrptw")
+def bench_vrptw(
+    files: list[str] = typer.Argument(..., help=".vrp files or folders of them"),
+    time_limit: float = typer.Option(10.0, "--time-limit", min=0.1),
+    engines: str = typer.Option("linli,pyvrp,vroom", help="comma-separated engines"),
+    seed: int = typer.Option(1),
+    out: str | None = typer.Option(None, "--out", metavar="FILE.csv"),
+) -> None:
+    """Our solver beside PyVRP and VROOM on VRPLIB VRPTW instances, gaps to the best known."""
+    from dispatch.bench.engines import ENGINES
+    from dispatch.bench.vrptw import (
+        HEADER,
+        format_row,
+        format_summary,
+        run,
+        summarize,
+        write_csv,
+    )
+
+    names = [e.strip() for e in engines.split(",") if e.strip()]
+    unknown = sorted(set(names) - set(ENGINES))
+    if unknown:
+        raise ValueError(f"unknown engines {unknown}; known: {sorted(ENGINES)}")
+    typer.echo(HEADER)
+    results = run(files, names, time_limit, seed, on_result=lambda r: typer.echo(format_row(r)))
+    typer.echo(format_summary(summarize(results)))
+    if out:
+        write_csv(results, out)
 
 
 @app.command("ping")

@@ -87,7 +87,7 @@ def solve(
             params = replace(
                 params,
                 initial_routes=warm,
-                time_limit_s=max(0.5, params.time_limit_s - warm_seconds),
+                time_limit_s=max(0.1, params.time_limit_s - warm_seconds),
             )
     ctx = build(problem)
     search = search_parameters(params)
