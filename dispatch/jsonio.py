@@ -490,11 +490,17 @@ def _load(path: str | os.PathLike[str], parse: Callable[[Any], T]) -> T:
 
 def _dump(data: Json, path: str | os.PathLike[str], indent: int | None) -> None:
     target = Path(path)
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"{target}: the folder {target.parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out, ensure_ascii=False, indent=indent)
             out.write("\n")
+        # mkstemp creates 0600; a plan file is an ordinary file for its readers.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
