@@ -8,10 +8,7 @@ is a separate client built with ``core.celery_app.create_celery``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +20,8 @@ from celery import Celery
 from core.celery_app import create_celery
 from core.settings import Settings
 from tests.conftest import REDIS_URL
+from tests.workers import clean_env, log_text, running_worker
 
-READY_TIMEOUT_S = 60.0
 TASK_TIMEOUT_S = 30.0
 
 
@@ -36,42 +33,6 @@ class RunningWorker:
     settings: Settings
     queue: str
     log: Path
-
-
-def _clean_env(data_dir: Path, broker_url: str | None) -> dict[str, str]:
-    """This process's environment without any LINLI_ setting, plus the worker's own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env["LINLI_DATA_DIR"] = str(data_dir)
-    if broker_url:
-        env["LINLI_BROKER_URL"] = broker_url
-    return env
-
-
-def _log_text(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else "(no log)"
-
-
-def _wait_until_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"worker exited with {proc.returncode} before it was ready:\n{_log_text(log)}"
-            )
-        if " ready." in _log_text(log):
-            return
-        time.sleep(0.2)
-    pytest.fail(f"worker not ready after {READY_TIMEOUT_S:.0f} s:\n{_log_text(log)}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def _forget_redis_queue(queue: str) -> None:
@@ -98,31 +59,9 @@ def worker(broker: str, tmp_path: Path) -> Iterator[RunningWorker]:
         broker_url = None  # the embedded default, in this test's own data folder
         queue = "celery"
     log = tmp_path / "worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "api.worker",
-        "worker",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "--loglevel=INFO",
-        f"--queues={queue}",
-        f"--hostname=linli-test-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=tmp_path,  # no stray .env is read
-            env=_clean_env(data_dir, broker_url),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_ready(proc, log)
+    env = clean_env(data_dir, **({"broker_url": broker_url} if broker_url else {}))
+    # cwd: no stray .env is read
+    with running_worker(tmp_path, env, log, queue) as proc:
         settings = Settings(
             _env_file=None,
             data_dir=data_dir,
@@ -131,11 +70,11 @@ def worker(broker: str, tmp_path: Path) -> Iterator[RunningWorker]:
             result_backend=None,
             environment="development",
         )
-        yield RunningWorker(proc=proc, settings=settings, queue=queue, log=log)
-    finally:
-        _stop(proc)
-        if broker == "redis":
-            _forget_redis_queue(queue)
+        try:
+            yield RunningWorker(proc=proc, settings=settings, queue=queue, log=log)
+        finally:
+            if broker == "redis":
+                _forget_redis_queue(queue)
 
 
 @pytest.fixture
@@ -150,14 +89,14 @@ def test_ping_round_trips_through_a_worker_process(
     broker: str, worker: RunningWorker, client_app: Celery
 ) -> None:
     expected_transport = "redis://" if broker == "redis" else "sqla+sqlite:///"
-    assert f".> transport:   {expected_transport}" in _log_text(worker.log)
+    assert f".> transport:   {expected_transport}" in log_text(worker.log)
 
     payload = f"hello-{broker}-{uuid.uuid4().hex[:6]}"
     result = client_app.send_task("linli.ping", args=[payload], queue=worker.queue)
     try:
         reply = result.get(timeout=TASK_TIMEOUT_S)
     except Exception as exc:
-        pytest.fail(f"no reply ({exc!r}); worker log:\n{_log_text(worker.log)}")
+        pytest.fail(f"no reply ({exc!r}); worker log:\n{log_text(worker.log)}")
     finally:
         result.forget()
     assert reply["echo"] == payload

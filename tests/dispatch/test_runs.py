@@ -4,9 +4,6 @@ a real Celery worker; a redelivered or cancelled run does no harm."""
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +20,7 @@ from dispatch.models import RunStatus
 from dispatch.tasks import execute_run
 from marketplace.demo import seed as demo
 from marketplace.orders.models import Order, OrderStatus, WorkerBooking
+from tests.workers import clean_env, log_text, running_worker
 
 MONDAY = date(2026, 11, 23)
 DAY = MONDAY + timedelta(days=1)
@@ -97,38 +95,13 @@ def test_run_through_a_real_worker(configured: str, tmp_path: Path) -> None:
     _seed()
     run_id = _new_run(FAST)
     data_dir = tmp_path / "worker"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
-    env.update({"LINLI_DATABASE_URL": configured, "LINLI_DATA_DIR": str(data_dir)})
     log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "api.worker",
-                "worker",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    env = clean_env(data_dir, database_url=configured)
+    with running_worker(tmp_path, env, log):
         client = create_celery(Settings(data_dir=data_dir))
         result = client.send_task("dispatch.solve_run", args=[run_id])
         try:
             assert result.get(timeout=120) == "done"
         except Exception:
-            pytest.fail(f"the worker did not finish the run:\n{log.read_text(errors='replace')}")
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            pytest.fail(f"the worker did not finish the run:\n{log_text(log)}")
     _check_plan(run_id)
