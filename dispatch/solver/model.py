@@ -37,6 +37,7 @@ class RoutingContext:
     travel_callbacks: dict[str, int] = field(default_factory=dict)
     time_callbacks: list[int] = field(default_factory=list)
     break_intervals: list[Any] = field(default_factory=list)
+    service_model: str = "by-skill-level"
 
     @property
     def solver(self) -> pywrapcp.Solver:
@@ -105,15 +106,32 @@ def add_travel_costs(ctx: RoutingContext) -> None:
             )
 
 
+# Above this, per-skill-level service matrices would not fit in memory (one N×N int64 each).
+TRANSIT_MATRIX_BUDGET_BYTES = 1 << 30
+
+
 def add_time_dimension(ctx: RoutingContext) -> None:
     """Time: the transit out of a node is its service time (by the worker's skill) plus travel.
 
-    Workers with the same travel mode and the same service times share one matrix.
+    Workers with the same travel mode and the same service times share one matrix. When that
+    would take more matrices than memory allows, each mode uses the slowest worker's service
+    time for everyone: routes stay feasible for the real, shorter times, only less tight.
     """
+    vectors = {w.id: _service_vector(ctx, w) for w in ctx.problem.workers}
+    keys = {(w.travel_mode, vectors[w.id].tobytes()) for w in ctx.problem.workers}
+    nodes = len(ctx.node_location)
+    if len(keys) * nodes * nodes * 8 > TRANSIT_MATRIX_BUDGET_BYTES:
+        slowest: dict[str, NDArray[np.int64]] = {}
+        for worker in ctx.problem.workers:
+            current = slowest.get(worker.travel_mode)
+            vector = vectors[worker.id]
+            slowest[worker.travel_mode] = vector if current is None else np.maximum(current, vector)
+        vectors = {w.id: slowest[w.travel_mode] for w in ctx.problem.workers}
+        ctx.service_model = "slowest-per-mode"
     classes: dict[tuple[str, bytes], int] = {}
     travel_by_mode: dict[str, NDArray[np.int64]] = {}
     for worker in ctx.problem.workers:
-        service = _service_vector(ctx, worker)
+        service = vectors[worker.id]
         key = (worker.travel_mode, service.tobytes())
         if key not in classes:
             if worker.travel_mode not in travel_by_mode:

@@ -119,6 +119,7 @@ def solve(
         "solutions": found[0],
         "seed": params.seed,
         "time_limit_s": time_limit,
+        "service_model": ctx.service_model,
         "warm_start_s": round(warm_seconds, 3),
         "warm_start": "pyvrp" if warm_seconds else ("routes" if params.initial_routes else "none"),
     }

@@ -251,3 +251,33 @@ def test_same_problem_and_limits_give_the_same_plan() -> None:
     first, second = solve(p, params), solve(p, params)
     assert first.routes == second.routes
     assert first.objective == second.objective
+
+
+def test_too_many_service_classes_fall_back_to_the_slowest_and_stay_feasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dispatch.check import check
+    from dispatch.solver import model
+
+    j = [
+        job(
+            f"c{i}",
+            1 + i % 5,
+            8 + i,
+            9 + i,
+            skills=frozenset({"personal_care"}),
+            main_skill="personal_care",
+        )
+        for i in range(4)
+    ]
+    workers = [
+        worker("fast", skills={"personal_care": 5}),
+        worker("slow", skills={"personal_care": 1}),
+    ]
+    p = problem(workers, j)
+    assert solve(p, FAST).stats["service_model"] == "by-skill-level"
+    monkeypatch.setattr(model, "TRANSIT_MATRIX_BUDGET_BYTES", 1)
+    s = solve(p, FAST)
+    assert s.stats["service_model"] == "slowest-per-mode"
+    assert len(s.assigned_job_ids) == 4
+    assert [v for v in check(p, s) if v.hard] == []
