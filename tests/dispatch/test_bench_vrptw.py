@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +32,11 @@ from dispatch.problem import DispatchProblem, Solution
 
 DATA = default_data_dir()
 
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"no benchmark data at {DATA}")
+# The instances live in shared/ beside the repository, not in it. CI always has them, so there
+# a missing folder fails the tests instead of skipping them.
+pytestmark = pytest.mark.skipif(
+    not DATA.is_dir() and os.environ.get("CI") != "true", reason=f"no benchmark data at {DATA}"
+)
 
 C101 = DATA / "solomon" / "C101.vrp"
 
