@@ -80,7 +80,10 @@ def solve(
     warm_seconds = 0.0
     if params.pyvrp_share > 0 and not params.initial_routes:
         warm = pyvrp_warm.warm_routes(
-            problem, params.time_limit_s * params.pyvrp_share, params.seed
+            problem,
+            params.time_limit_s * params.pyvrp_share,
+            params.seed,
+            params.pyvrp_iterations,
         )
         warm_seconds = clock.monotonic() - started
         if warm:

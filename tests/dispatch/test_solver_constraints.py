@@ -281,3 +281,15 @@ def test_too_many_service_classes_fall_back_to_the_slowest_and_stay_feasible(
     assert s.stats["service_model"] == "slowest-per-mode"
     assert len(s.assigned_job_ids) == 4
     assert [v for v in check(p, s) if v.hard] == []
+
+
+def test_hybrid_is_reproducible_with_iteration_and_solution_limits() -> None:
+    jobs = [job(f"j{i}", 1 + i % 7, 8 + i % 3, 11 + i % 3) for i in range(7)]
+    p = problem([worker("w1"), worker("w2", start_location=7, end_location=7)], jobs)
+    params = SolveParams(
+        time_limit_s=30, solution_limit=3, pyvrp_share=0.5, pyvrp_iterations=300, seed=3
+    )
+    first, second = solve(p, params), solve(p, params)
+    assert first.stats["warm_start"] == "pyvrp"
+    assert first.routes == second.routes
+    assert first.objective == second.objective
