@@ -16,7 +16,8 @@ from core.errors import Conflict, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import local_date, local_datetime, utcnow
 from marketplace.catalog import service as catalog_service
-from marketplace.households.models import Household, Member
+from marketplace.households import service as households_service
+from marketplace.households.models import Household, Member, PeriodKind
 from marketplace.orders import repository as repo
 from marketplace.orders.models import (
     Frequency,
@@ -125,6 +126,19 @@ def _replace_windows(session: Session, order: Order, windows: Sequence[TimeWindo
     order.free_cancel_until = first - timedelta(hours=FREE_CANCELLATION_HOURS)
 
 
+def _check_recipient(session: Session, member_id: int | None, day: date) -> None:
+    """Nobody orders home services for a person recorded as deceased or moved away by then.
+
+    A hospital stay does not refuse the order: it may end before the day, and dispatch skips
+    the visit if it has not.
+    """
+    assert member_id is not None
+    serviceable = households_service.is_serviceable(session, member_id, day)
+    if not serviceable and serviceable.reason in (PeriodKind.DECEASED, PeriodKind.MOVED_AWAY):
+        reason = "deceased" if serviceable.reason is PeriodKind.DECEASED else "moved away"
+        raise Validation(f"the recipient is recorded as {reason} on {day.isoformat()}")
+
+
 def create_order(
     session: Session,
     data: OrderCreate,
@@ -148,6 +162,7 @@ def create_order(
     item = catalog_service.get_item_or_raise(session, data.item_id)
     if not item.active:
         raise Validation(f"item {item.code} is no longer offered")
+    _check_recipient(session, member.id, data.service_date)
     _check_windows(data.service_date, data.windows)
     duration = data.duration_minutes or item.default_duration_minutes
     snapshot = price or list_price(

@@ -317,3 +317,57 @@ class TestSeries:
                 window_end=time(10),
                 starts_on=date(2026, 12, 1),
             )
+
+
+class TestRecipientStatus:
+    """Orders for someone recorded as deceased or moved away are refused; hospital is not."""
+
+    def _period(self, session: Session, member_id: int, kind: str, start: date) -> None:
+        from marketplace.households import service as households_service
+        from marketplace.households.models import PeriodKind
+        from marketplace.households.schemas import StatusPeriodCreate
+
+        households_service.record_status_period(
+            session,
+            member_id,
+            StatusPeriodCreate(kind=PeriodKind(kind), starts_on=start, recorded_by="staff:1"),
+        )
+
+    def _order(self, session: Session, household_id: int, member_id: int) -> Order:
+        provider = f.make_provider(session)
+        item = f.item(session)
+        assert provider.id is not None
+        assert item.id is not None
+        return orders_service.create_order(
+            session,
+            OrderCreate(
+                household_id=household_id,
+                recipient_member_id=member_id,
+                provider_id=provider.id,
+                item_id=item.id,
+                service_date=f.DAY,
+                windows=[f.window(f.DAY, time(9), time(10))],
+            ),
+            actor="test",
+        )
+
+    @pytest.mark.parametrize(
+        ("kind", "refused"), [("deceased", True), ("moved_away", True), ("hospital", False)]
+    )
+    def test_status_on_the_day(self, session: Session, kind: str, refused: bool) -> None:
+        household, member = f.make_household(session)
+        assert household.id is not None
+        assert member.id is not None
+        self._period(session, member.id, kind, f.DAY - timedelta(days=3))
+        if refused:
+            with pytest.raises(Validation, match="recorded as"):
+                self._order(session, household.id, member.id)
+        else:
+            assert self._order(session, household.id, member.id).status == OrderStatus.REQUESTED
+
+    def test_death_after_the_day_does_not_refuse(self, session: Session) -> None:
+        household, member = f.make_household(session)
+        assert household.id is not None
+        assert member.id is not None
+        self._period(session, member.id, "deceased", f.DAY + timedelta(days=1))
+        assert self._order(session, household.id, member.id).id is not None
