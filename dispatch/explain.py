@@ -52,7 +52,6 @@ def _insertion_detour(
     stops = list(route.stops)
     locations = [worker.start_location] + [s.location for s in stops] + [worker.end_location]
     best: int | None = None
-    by_id = {j.id: j for j in problem.jobs}
     for pos in range(len(stops) + 1):
         a, b = locations[pos], locations[pos + 1]
         detour = (
@@ -65,7 +64,7 @@ def _insertion_detour(
         # Re-time the route with the job inserted at pos; every later stop must keep its window.
         t = route.start if pos == 0 else stops[pos - 1].end
         ok = True
-        sequence = [job, *[by_id[s.job_id] for s in stops[pos:]]]
+        sequence = [job, *[problem.job(s.job_id) for s in stops[pos:]]]
         prev = a
         for candidate in sequence:
             t += travel.duration(mode, prev, candidate.location)

@@ -7,9 +7,10 @@ indexed the same way. Nothing here knows about the database or about any solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
@@ -220,9 +221,12 @@ def _same_matrices(a: Mapping[str, Matrix], b: Mapping[str, Matrix]) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[m], b[m]) for m in a)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DispatchProblem:
-    """Workers, jobs and travel for one plan (one day, one area)."""
+    """Workers, jobs and travel for one plan (one day, one area).
+
+    Not slotted, so that the id indexes below are computed once per problem and cached.
+    """
 
     name: str
     epoch: str
@@ -245,12 +249,11 @@ class DispatchProblem:
         for w in self.workers:
             if not (0 <= w.start_location < n and 0 <= w.end_location < n):
                 raise ValueError(f"worker {w.id} refers to a missing location")
-        by_id = {j.id: j for j in self.jobs}
         for j in self.jobs:
             if not 0 <= j.location < n:
                 raise ValueError(f"job {j.id} refers to a missing location")
             if j.pair is not None:
-                other = by_id.get(j.pair)
+                other = self.job_index.get(j.pair)
                 if other is None or other.pair != j.id:
                     raise ValueError(f"job {j.id}'s pair {j.pair} does not point back")
         if self.travel is not None:
@@ -258,19 +261,23 @@ class DispatchProblem:
                 if len(matrix) != n or any(len(row) != n for row in matrix):
                     raise ValueError(f"travel matrix for {mode} is not {n}×{n}")
 
+    @cached_property
+    def job_index(self) -> Mapping[str, Job]:
+        """Jobs by id."""
+        return MappingProxyType({j.id: j for j in self.jobs})
+
+    @cached_property
+    def worker_index(self) -> Mapping[str, Worker]:
+        """Workers by id."""
+        return MappingProxyType({w.id: w for w in self.workers})
+
     def job(self, job_id: str) -> Job:
         """The job with this id."""
-        for j in self.jobs:
-            if j.id == job_id:
-                return j
-        raise KeyError(job_id)
+        return self.job_index[job_id]
 
     def worker(self, worker_id: str) -> Worker:
         """The worker with this id."""
-        for w in self.workers:
-            if w.id == worker_id:
-                return w
-        raise KeyError(worker_id)
+        return self.worker_index[worker_id]
 
     @property
     def modes(self) -> frozenset[str]:
@@ -390,8 +397,3 @@ class Solution:
     def total_travel_metres(self) -> int:
         """Travel distance over all routes."""
         return sum(r.travel_metres for r in self.routes)
-
-
-def by_id(items: Sequence[Job]) -> dict[str, Job]:
-    """Index jobs by id."""
-    return {j.id: j for j in items}

@@ -97,7 +97,6 @@ def insert_jobs(
 ) -> Reoptimized:
     """Insert ``new_jobs`` into a running day at time ``now`` (seconds from the epoch)."""
     params = params or SolveParams(time_limit_s=1.0, metaheuristic="GUIDED_LOCAL_SEARCH")
-    jobs_by_id = {j.id: j for j in problem.jobs}
     full = replace(problem, jobs=problem.jobs + tuple(new_jobs))
     local_workers = _neighbourhood(full, solution, new_jobs, neighbourhood)
     sub_workers: list[Worker] = []
@@ -137,7 +136,7 @@ def insert_jobs(
         initial[worker.id] = remaining
         picked = {s.job_id: s.end for s in stops[:k]}
         for job_id in remaining:
-            job = _on_board(jobs_by_id[job_id], picked)
+            job = _on_board(problem.job(job_id), picked)
             sub_jobs.append(
                 replace(job, preferred_workers=(worker.id,), preference_weight=STAY_WEIGHT)
             )
