@@ -34,8 +34,7 @@ from marketplace.geography.models import AreaLevel
 from marketplace.households import service as households_service
 from marketplace.households.models import PeriodKind, PreferenceKind
 from marketplace.orders import repository as orders_repository
-from marketplace.orders import service as orders_service
-from marketplace.orders.models import Order, OrderPriority, OrderStatus
+from marketplace.orders.models import Order, OrderPriority, OrderStatus, OrderTimeWindow
 from marketplace.providers import repository as providers_repository
 from marketplace.providers import service as providers_service
 from marketplace.providers.models import Provider, ServicePointKind
@@ -107,6 +106,7 @@ class _Build:
     providers: dict[int, Provider] = field(default_factory=dict)
     pickup_points: dict[int, int | None] = field(default_factory=dict)
     recipients: dict[int, _Recipient] = field(default_factory=dict)
+    windows: dict[int, list[OrderTimeWindow]] = field(default_factory=dict)
 
     def place(self, lat: float, lon: float) -> int:
         key = (float(lat), float(lon))
@@ -150,11 +150,12 @@ def build_problem(
     build = _Build(session, day, local_datetime(day, time(0, 0)))
     items = {item.id: item for item in catalog_service.list_items(session)}
     categories = {c.id: c.code for c in catalog_service.list_categories(session)}
-    orders = [
-        order
-        for order in orders_repository.list_for_day(session, day, statuses=[OrderStatus.CONFIRMED])
-        if district_id is None or _district_of(session, order) == district_id
-    ]
+    orders = orders_repository.list_for_day(
+        session, day, statuses=[OrderStatus.CONFIRMED], district_id=district_id
+    )
+    build.windows = orders_repository.windows_of_orders(
+        session, [o.id for o in orders if o.id is not None]
+    )
     worker_rows = _available_workers(build, {order.provider_id for order in orders})
     worker_public = {row.id: row.public_id for row, _ in worker_rows if row.id is not None}
     last_served = _last_served(build, items, categories, continuity_days)
@@ -205,10 +206,6 @@ def _district_id(session: Session, code: str | None) -> int | None:
     if AreaLevel(area.level) is not AreaLevel.DISTRICT:
         raise Validation(f"area {code!r} is a {AreaLevel(area.level).value}, not a district")
     return area.id
-
-
-def _district_of(session: Session, order: Order) -> int:
-    return households_service.get_or_raise(session, order.household_id).district_id
 
 
 # --- workers -----------------------------------------------------------------------------
@@ -381,7 +378,8 @@ def _jobs_of(
 
 def _windows(build: _Build, order: Order) -> tuple[Window, ...]:
     windows = []
-    for row in orders_service.windows_of(build.session, order):
+    assert order.id is not None
+    for row in build.windows.get(order.id, []):
         start, end = build.seconds(row.starts_at), build.seconds(row.ends_at)
         if start < end or (start == end and 0 < start < DAY_SECONDS):
             windows.append(Window(start, end))

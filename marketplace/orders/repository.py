@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from marketplace.households.models import Household
 from marketplace.orders.models import (
     Order,
     OrderSeries,
@@ -41,6 +42,23 @@ def windows(session: Session, order_id: int) -> Sequence[OrderTimeWindow]:
         .order_by(col(OrderTimeWindow.starts_at))
     )
     return session.exec(stmt).all()
+
+
+def windows_of_orders(
+    session: Session, order_ids: Sequence[int]
+) -> dict[int, list[OrderTimeWindow]]:
+    """The time windows of many orders in one query, earliest first, by order id."""
+    found: dict[int, list[OrderTimeWindow]] = {oid: [] for oid in order_ids}
+    if not order_ids:
+        return found
+    stmt = (
+        select(OrderTimeWindow)
+        .where(col(OrderTimeWindow.order_id).in_(list(order_ids)))
+        .order_by(col(OrderTimeWindow.order_id), col(OrderTimeWindow.starts_at))
+    )
+    for window in session.exec(stmt).all():
+        found[window.order_id].append(window)
+    return found
 
 
 def transitions(session: Session, order_id: int) -> Sequence[OrderTransition]:
@@ -83,10 +101,18 @@ def get_series(session: Session, series_id: int) -> OrderSeries | None:
 
 
 def list_for_day(
-    session: Session, day: date, *, statuses: Sequence[OrderStatus] | None = None
+    session: Session,
+    day: date,
+    *,
+    statuses: Sequence[OrderStatus] | None = None,
+    district_id: int | None = None,
 ) -> Sequence[Order]:
-    """Orders for one service date, optionally only in some statuses."""
+    """Orders for one service date, optionally only in some statuses or one district."""
     stmt = select(Order).where(Order.service_date == day)
+    if district_id is not None:
+        stmt = stmt.join(Household, col(Household.id) == col(Order.household_id)).where(
+            Household.district_id == district_id
+        )
     if statuses:
         stmt = stmt.where(col(Order.status).in_([s.value for s in statuses]))
     return session.exec(stmt.order_by(col(Order.id))).all()
