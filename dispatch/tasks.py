@@ -11,7 +11,7 @@ from typing import Any
 from celery import shared_task
 
 from core.db import read_only, unit_of_work
-from core.timeutil import LOCAL_TZ
+from core.timeutil import LOCAL_TZ, utcnow
 from dispatch import builder
 from dispatch import service as dispatch_service
 from dispatch.decompose import solve_by_parts
@@ -72,7 +72,7 @@ def execute_run(run_id: int) -> str:
             run.status = RunStatus.DONE
             run.plan_id = plan.id
             run.best_objective = solution.objective
-            run.finished_at = datetime.now(LOCAL_TZ)
+            run.finished_at = utcnow()
             session.add(run)
         return "done"
     except Exception as exc:
