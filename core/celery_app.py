@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,32 @@ def _ensure_sqlite_folders(*urls: str) -> None:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _declare_embedded_queue(app: Celery) -> None:
+    """Create the default queue's row in the embedded broker, one process at a time.
+
+    kombu's SQLAlchemy transport creates a queue with a non-atomic get-or-create: when the API
+    (publishing) and a fresh worker (consuming) declare it at the same moment, one of them hits
+    UNIQUE(kombu_queue.name) and the worker dies with an unrecoverable error. Declaring under an
+    exclusive file lock as soon as an app exists means later declares always find the row.
+    """
+    broker = str(app.conf.broker_url)
+    path = broker.partition(":///")[2]
+    if not broker.startswith("sqla+sqlite") or not path or path == ":memory:":
+        return
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with app.connection_for_write() as conn:
+                conn.default_channel.queue_declare(app.conf.task_default_queue)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def create_celery(settings: Settings | None = None) -> Celery:
     """A Celery app configured from settings; task modules are registered by the caller."""
     settings = settings or get_settings()
     _ensure_sqlite_folders(settings.resolved_broker_url, settings.resolved_result_backend)
     app = Celery("linli")
     app.conf.update(celery_config(settings))
+    _declare_embedded_queue(app)
     return app
