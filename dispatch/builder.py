@@ -80,10 +80,18 @@ class BuiltProblem:
     job_orders: Mapping[str, tuple[int, ...]]
     worker_ids: Mapping[str, int]
     skipped: tuple[SkippedOrder, ...] = ()
+    committed: frozenset[str] = frozenset()
 
     def order_ids(self, job_id: str) -> tuple[int, ...]:
         """The ids of the orders a job serves."""
         return self.job_orders[job_id]
+
+    @property
+    def planned_order_ids(self) -> list[int]:
+        """The orders this problem plans (not the bookings it only works around)."""
+        return sorted(
+            {i for job, ids in self.job_orders.items() if job not in self.committed for i in ids}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +187,9 @@ def build_problem(
     serving = {job.provider for job in jobs}
     worker_rows = [(row, w) for row, w in worker_rows if w.provider in serving]
     workers = [worker for _, worker in worker_rows]
+    commitments = _commitments(build, worker_rows)
+    jobs.extend(job for job, _ in commitments)
+    job_orders.update({job.id: (order_id,) for job, order_id in commitments})
     problem = DispatchProblem(
         name=f"{district_code or 'all'}-{day.isoformat()}",
         epoch=build.midnight.isoformat(),
@@ -194,6 +205,7 @@ def build_problem(
         job_orders=job_orders,
         worker_ids={w.public_id: w.id for w, _ in worker_rows if w.id is not None},
         skipped=tuple(skipped),
+        committed=frozenset(job.id for job, _ in commitments),
     )
 
 
@@ -250,6 +262,42 @@ def _available_workers(build: _Build, provider_ids: set[int]) -> list[tuple[Work
                 ),
             )
         )
+    return out
+
+
+def _commitments(
+    build: _Build, worker_rows: list[tuple[WorkerRow, Worker]]
+) -> list[tuple[Job, int]]:
+    """The workers' bookings already made that day, as stops pinned at their booked times.
+
+    They come from other districts' plans, earlier runs and work under way; planning around
+    them is what keeps a worker shared between areas or runs from being booked twice.
+    """
+    by_id = {row.id: worker for row, worker in worker_rows if row.id is not None}
+    end = build.midnight + timedelta(days=1)
+    rank: dict[str, int] = {}
+    out: list[tuple[Job, int]] = []
+    for booking, order in orders_repository.bookings_between(
+        build.session, by_id, build.midnight, end
+    ):
+        assert order.id is not None
+        worker = by_id[booking.worker_id]
+        begin, finish = build.seconds(booking.starts_at), build.seconds(booking.ends_at)
+        if finish <= begin:
+            continue
+        rank[worker.id] = rank.get(worker.id, -1) + 1
+        job = Job(
+            id=order.public_id,
+            location=_home(build, order),
+            windows=(Window(begin, begin),),
+            service_seconds=finish - begin,
+            priority=Priority.URGENT,
+            provider=worker.provider,
+            pinned_worker=worker.id,
+            pinned_rank=rank[worker.id],
+            order_ref=order.public_id,
+        )
+        out.append((job, order.id))
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from core.errors import InvalidState, NotFound, Validation
+from core.errors import Conflict, InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import utcnow
 from dispatch import repository as repo
@@ -123,6 +123,8 @@ class PlanSource:
     job_orders: Mapping[str, int]
     job_kinds: Mapping[str, JobKind]
     worker_ids: Mapping[str, int]
+    # Jobs that stand for bookings made elsewhere: shown on routes, not counted as planned.
+    committed: frozenset[str] = frozenset()
 
 
 def persist_plan(
@@ -133,7 +135,16 @@ def persist_plan(
 ) -> Plan:
     """Store the solution as the next plan version for the run's day and area."""
     version = repo.latest_version(session, run.service_date, run.area_code) + 1
-    assigned = len({source.job_orders[j] for j in solution.assigned_job_ids})
+    assigned = len(
+        {source.job_orders[j] for j in solution.assigned_job_ids if j not in source.committed}
+    )
+    left_out = len(
+        {
+            source.job_orders[u.job_id]
+            for u in solution.unassigned
+            if u.job_id not in source.committed
+        }
+    )
     plan = Plan(
         public_id=new_public_id("pln"),
         service_date=run.service_date,
@@ -142,7 +153,7 @@ def persist_plan(
         objective=solution.objective,
         stats=dict(solution.stats),
         assigned=assigned,
-        unassigned=len({source.job_orders[u.job_id] for u in solution.unassigned}),
+        unassigned=left_out,
     )
     session.add(plan)
     session.flush()
@@ -190,6 +201,8 @@ class ApplyResult:
     unchanged: int
     unscheduled: int
     skipped: int
+    # Orders whose worker was booked meanwhile (another run applied first); left confirmed.
+    conflicts: tuple[int, ...] = ()
 
 
 def _booking_stops(stops: Sequence[PlanStop]) -> dict[int, PlanStop]:
@@ -208,7 +221,9 @@ def apply_plan(
     """Schedule the plan's orders onto their workers; take the left-out ones off.
 
     Only confirmed or scheduled orders move; anything under way or finished is left alone.
-    Every release happens before any new booking, so the plan never collides with itself.
+    Every release happens before any new booking, so the plan never collides with itself. A
+    booking the database refuses (the worker was booked by someone else since the problem was
+    built) leaves that order confirmed and is reported in ``conflicts``; the rest still apply.
     """
     assert plan.id is not None
     booking = _booking_stops(repo.plan_stops(session, plan.id))
@@ -238,17 +253,27 @@ def apply_plan(
                 unscheduled += 1
         if stop is not None:
             to_book.append((oid, stop))
+    conflicts: list[int] = []
     for oid, stop in to_book:
-        orders_service.schedule(
-            session,
-            orders[oid],
-            worker_id=stop.worker_id,
-            start=stop.start_at,
-            end=stop.end_at,
-            actor=actor,
-        )
+        try:
+            orders_service.schedule(
+                session,
+                orders[oid],
+                worker_id=stop.worker_id,
+                start=stop.start_at,
+                end=stop.end_at,
+                actor=actor,
+            )
+        except Conflict:
+            conflicts.append(oid)
+            continue
         scheduled += 1
-    return ApplyResult(scheduled, unchanged, unscheduled, skipped)
+    return ApplyResult(scheduled, unchanged, unscheduled, skipped, tuple(conflicts))
+
+
+def apply_summary(result: ApplyResult) -> dict[str, Any]:
+    """What applying changed, as plain data for the plan's stats."""
+    return {**asdict(result), "conflicts": list(result.conflicts)}
 
 
 def worker_route(session: Session, plan: Plan, worker_id: int) -> Sequence[PlanStop]:

@@ -60,15 +60,18 @@ def execute_run(run_id: int) -> str:
                 job_orders={job: ids[0] for job, ids in built.job_orders.items()},
                 job_kinds={j.id: JobKind(j.kind) for j in built.problem.jobs},
                 worker_ids=built.worker_ids,
+                committed=built.committed,
             )
             plan = dispatch_service.persist_plan(session, run, source, solution)
             if settings.get("apply", True):
-                dispatch_service.apply_plan(
+                applied = dispatch_service.apply_plan(
                     session,
                     plan,
-                    order_ids=sorted({i for ids in built.job_orders.values() for i in ids}),
+                    order_ids=built.planned_order_ids,
                     actor=f"dispatch:{run.public_id}",
                 )
+                plan.stats = {**plan.stats, "applied": dispatch_service.apply_summary(applied)}
+                session.add(plan)
             run.status = RunStatus.DONE
             run.plan_id = plan.id
             run.best_objective = solution.objective

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -87,6 +87,26 @@ def worker_bookings(session: Session, worker_id: int) -> Sequence[WorkerBooking]
         .order_by(col(WorkerBooking.starts_at))
     )
     return session.exec(stmt).all()
+
+
+def bookings_between(
+    session: Session, worker_ids: Collection[int], start: datetime, end: datetime
+) -> Sequence[tuple[WorkerBooking, Order]]:
+    """Active bookings of these workers that overlap [start, end), with their orders."""
+    if not worker_ids:
+        return []
+    stmt = (
+        select(WorkerBooking, Order)
+        .join(Order, col(Order.id) == col(WorkerBooking.order_id))
+        .where(
+            col(WorkerBooking.worker_id).in_(list(worker_ids)),
+            col(WorkerBooking.active).is_(True),
+            col(WorkerBooking.starts_at) < end,
+            col(WorkerBooking.ends_at) > start,
+        )
+        .order_by(col(WorkerBooking.worker_id), col(WorkerBooking.starts_at))
+    )
+    return [(booking, order) for booking, order in session.exec(stmt).all()]
 
 
 def series_dates(session: Session, series_id: int) -> set[date]:

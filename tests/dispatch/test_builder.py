@@ -563,6 +563,47 @@ class TestJobs:
         assert dict(built.job_orders) == {inside.public_id: (inside.id,)}
         assert built.problem.name == f"{code}-{DAY.isoformat()}"
 
+    def test_bookings_already_made_are_pinned_stops(self, session: Session) -> None:
+        provider = make_provider(session)
+        worker = _worker(session, provider)
+        h1, m1 = make_household(session)
+        h2, m2 = make_household(session)
+        assert h1.district_id != h2.district_id
+        new = _order(session, h1, m1, provider, windows=[window(DAY, time(9, 0), time(11, 0))])
+        # Booked 09:30–10:30 by another district's plan: the new order must go around it.
+        booked = _served(session, _order(session, h2, m2, provider), worker, complete=False)
+        code = geography_service.get_or_raise(session, h1.district_id).code
+        built = build_problem(session, DAY, district_code=code)
+        assert built.committed == {booked.public_id}
+        assert built.planned_order_ids == [new.id]
+        pinned = _job_of(built, booked)
+        assert pinned.pinned_worker == worker.public_id and pinned.pinned_rank == 0
+        assert pinned.windows == (Window(9 * H + 1800, 9 * H + 1800),)
+        assert pinned.service_seconds == H and pinned.priority == Priority.URGENT
+        solution = solve(built.problem, SolveParams(solution_limit=50, seed=1))
+        assert check(built.problem, solution) == []
+        assert solution.unassigned == ()
+        (route,) = solution.routes
+        stops = {s.job_id: s for s in route.stops}
+        planned, kept = stops[new.public_id], stops[booked.public_id]
+        assert kept.start == 9 * H + 1800
+        assert planned.end <= kept.start or planned.start >= kept.end
+
+    def test_finished_and_released_bookings_are_not_commitments(self, session: Session) -> None:
+        provider = make_provider(session)
+        worker = _worker(session, provider)
+        household, member = make_household(session)
+        new = _order(session, household, member, provider)
+        moved = _served(
+            session, _order(session, household, member, provider), worker, complete=False
+        )
+        orders_service.unschedule(session, moved, actor="t", reason="改时间")
+        done = _served(session, _order(session, household, member, provider), worker, complete=True)
+        built = build_problem(session, DAY)
+        # The completed visit still holds its time; the released booking does not.
+        assert built.committed == {done.public_id}
+        assert set(built.job_orders) == {new.public_id, done.public_id, moved.public_id}
+
     def test_unknown_district(self, session: Session) -> None:
         with pytest.raises(NotFound):
             build_problem(session, DAY, district_code="999999")

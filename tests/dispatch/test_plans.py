@@ -19,6 +19,7 @@ from tests import factories as f
 
 EPOCH = local_datetime(f.DAY, time(0))
 H = 3600
+_S = timedelta(seconds=1)
 
 
 def _source(job_orders: dict[str, int], worker_ids: dict[str, int]) -> dispatch_service.PlanSource:
@@ -134,6 +135,29 @@ class TestPlans:
         # Applying the same plan again changes nothing.
         again = dispatch_service.apply_plan(session, second, order_ids=ids, actor="dispatch")
         assert (again.scheduled, again.unchanged) == (0, 2)
+
+    def test_a_booking_made_meanwhile_is_a_reported_conflict(self, session: Session) -> None:
+        from marketplace.orders import service as orders_service
+
+        ids, wid = self._orders(session, 3)
+        # Another run booked the worker for order c at 09:00 after this plan was built.
+        other = orders_repo.get(session, ids[2])
+        assert other is not None
+        orders_service.schedule(session, other, worker_id=wid, start=EPOCH + 9 * H * _S, actor="x")
+        run = dispatch_service.create_run(session, day=f.DAY, area_code=None, params={}, actor="d")
+        plan = dispatch_service.persist_plan(
+            session,
+            run,
+            _source({"a": ids[0], "b": ids[1]}, {"w": wid}),
+            _solution([("a", 9 * H), ("b", 11 * H)]),
+        )
+        result = dispatch_service.apply_plan(session, plan, order_ids=ids[:2], actor="dispatch")
+        assert result.scheduled == 1 and result.conflicts == (ids[0],)
+        a, b = orders_repo.get(session, ids[0]), orders_repo.get(session, ids[1])
+        assert a is not None and a.status == OrderStatus.CONFIRMED and a.assigned_worker_id is None
+        assert b is not None and b.status == OrderStatus.SCHEDULED
+        assert [bk.order_id for bk in orders_repo.worker_bookings(session, wid)] == [ids[2], ids[1]]
+        assert dispatch_service.apply_summary(result)["conflicts"] == [ids[0]]
 
     def test_orders_under_way_are_not_moved(self, session: Session) -> None:
         from marketplace.orders import service as orders_service
