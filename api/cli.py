@@ -197,6 +197,13 @@ def dispatch_run(
         False, "--wait/--queue", help="solve here and wait, or queue it for a worker"
     ),
     apply: bool = typer.Option(True, "--apply/--no-apply", help="book the planned orders"),
+    parallel: int = typer.Option(
+        0,
+        "--parallel",
+        min=0,
+        max=64,
+        help="solve the day's independent parts on this many Celery workers side by side",
+    ),
 ) -> None:
     """Plan a day from the database as a solve run (queued for a worker, or solved here)."""
     from datetime import date
@@ -215,18 +222,25 @@ def dispatch_run(
             session,
             day=service_date,
             area_code=district,
-            params={"time_limit_s": time_limit, "apply": apply},
+            params={"time_limit_s": time_limit, "apply": apply, "parts_in_parallel": parallel},
             actor="cli",
         )
         run_id, public_id = run.id, run.public_id
     assert run_id is not None
     if not wait:
-        from api.worker import celery  # noqa: F401  (configures the default app)
+        from api.worker import build_celery
 
+        build_celery()
         tasks.enqueue(run_id, time_limit)
         typer.echo(f"queued {public_id}")
         return
+    if parallel >= 2:
+        from api.worker import build_celery
+
+        build_celery()  # the app the parts are sent with, from this process's settings
     outcome = tasks.execute_run(run_id)
+    if outcome == "dispatched":
+        outcome = _wait_for_run(run_id, deadline_s=time_limit * 2 + 120)
     with unit_of_work() as session:
         done = dispatch_service.get_run_or_raise(session, run_id)
         plan = dispatch_repo.get_plan(session, done.plan_id) if done.plan_id else None
@@ -236,6 +250,24 @@ def dispatch_run(
             f"run {public_id} {outcome}: plan v{plan.version} for {plan.service_date} "
             f"({plan.area_code}), {plan.assigned} orders planned, {plan.unassigned} left out"
         )
+
+
+def _wait_for_run(run_id: int, deadline_s: float) -> str:
+    """Poll a run whose parts are with the workers until it finishes (or the deadline)."""
+    import time
+
+    from core.db import read_only
+    from dispatch import service as dispatch_service
+    from dispatch.models import FINISHED, RunStatus
+
+    give_up = time.monotonic() + deadline_s
+    while time.monotonic() < give_up:
+        with read_only() as session:
+            status = RunStatus(dispatch_service.get_run_or_raise(session, run_id).status)
+        if status in FINISHED:
+            return status.value
+        time.sleep(0.5)
+    raise ValueError("the run's parts are still with the workers; is a worker running?")
 
 
 def _write_problem(problem: DispatchProblem, out: str | None) -> None:

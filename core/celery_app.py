@@ -28,6 +28,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": transport_options,
         "result_backend_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
         "broker_connection_retry_on_startup": True,
+        "task_default_queue": settings.task_queue,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     broker_url: str | None = None
     result_backend: str | None = None
+    # The queue tasks are sent to and workers consume (deployments sharing a Redis keep apart).
+    task_queue: str = "celery"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
     index_key: SecretStr = SecretStr(DEV_INDEX_KEY)

@@ -1,9 +1,10 @@
 """Split a day into independent parts and solve them separately.
 
 Workers only serve their own provider's jobs and only jobs they qualify for, so the day falls
-apart into parts that share no worker and no job: solving each alone loses nothing. A part that
-is still too large is split further by district (geographic clusters); that split can cost
-quality, and the benchmark reports how much.
+apart into parts that share no worker and no job: solving each alone loses nothing but search
+time. Parts are solved in turn in one process (``solve_by_parts``), or made self-contained
+(``split``: renumbered locations, own travel) so that Celery workers can solve them side by side
+and ``stitch`` puts their solutions back together.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from dispatch.eligibility import eligible
 from dispatch.explain import explain_unassigned
-from dispatch.problem import DispatchProblem, Job, Solution, Worker
+from dispatch.problem import DispatchProblem, Job, Route, Solution, Travel, Unassigned, Worker
 from dispatch.solver import SolveParams, solve
 from dispatch.solver.ortools_solver import ProgressCallback
 
@@ -154,3 +157,107 @@ def solve_by_parts(
         solutions,
         {"engine": "ortools", "mode": "parts", "parts": len(parts), "seed": params.seed},
     )
+
+
+@dataclass(frozen=True)
+class CompactPart:
+    """A part as a problem of its own: only its locations, renumbered, with their travel."""
+
+    problem: DispatchProblem
+    locations: tuple[int, ...]  # the part's location index → the whole problem's index
+
+
+def compact(problem: DispatchProblem, part: Part, suffix: str) -> CompactPart:
+    """The part with only the locations it uses (travel sliced when the problem has it)."""
+    used = sorted(
+        {j.location for j in part.jobs}
+        | {w.start_location for w in part.workers}
+        | {w.end_location for w in part.workers}
+    )
+    index = {loc: k for k, loc in enumerate(used)}
+    workers = tuple(
+        replace(w, start_location=index[w.start_location], end_location=index[w.end_location])
+        for w in part.workers
+    )
+    jobs = tuple(replace(j, location=index[j.location]) for j in part.jobs)
+    travel = None
+    if problem.travel is not None:
+        modes = {w.travel_mode for w in workers}
+        rows = np.array(used, dtype=np.int64)
+        pick = np.ix_(rows, rows)
+        travel = Travel.from_arrays(
+            {m: np.asarray(problem.travel.durations[m])[pick] for m in modes},
+            {m: np.asarray(problem.travel.distances[m])[pick] for m in modes},
+        )
+    sub = DispatchProblem(
+        name=f"{problem.name}/{suffix}",
+        epoch=problem.epoch,
+        locations=tuple(problem.locations[i] for i in used),
+        workers=workers,
+        jobs=jobs,
+        weights=problem.weights,
+        travel=travel,
+    )
+    return CompactPart(sub, tuple(used))
+
+
+def split(problem: DispatchProblem) -> tuple[list[CompactPart], tuple[Job, ...]]:
+    """Self-contained parts, largest first, and the jobs no worker of the day may do."""
+    parts: list[CompactPart] = []
+    orphans: list[Job] = []
+    for i, part in enumerate(components(problem)):
+        if part.workers:
+            parts.append(compact(problem, part, f"part{i}"))
+        else:
+            orphans.extend(part.jobs)
+    return parts, tuple(orphans)
+
+
+def restore(solution: Solution, locations: Sequence[int]) -> Solution:
+    """A part's solution with its stops' locations back in the whole problem's numbering."""
+    routes = tuple(
+        replace(r, stops=tuple(replace(s, location=locations[s.location]) for s in r.stops))
+        for r in solution.routes
+    )
+    return replace(solution, routes=routes)
+
+
+def explain_orphans(problem: DispatchProblem, orphans: Sequence[Job]) -> tuple[Unassigned, ...]:
+    """Reasons for jobs no worker may do (eligibility alone decides: no travel is needed)."""
+    from dispatch.explain import explain_job
+
+    return tuple(Unassigned(j.id, explain_job(problem, j), j.penalty) for j in orphans)
+
+
+def stitch(
+    name: str,
+    solutions: Sequence[Solution],
+    orphans: Sequence[Unassigned],
+    stats: dict[str, object],
+) -> Solution:
+    """One solution from self-contained parts' (restored) solutions and the orphans' reasons."""
+    routes: tuple[Route, ...] = tuple(r for s in solutions for r in s.routes)
+    return Solution(
+        name,
+        routes,
+        tuple(u for s in solutions for u in s.unassigned) + tuple(orphans),
+        # Like ``merge``: jobs no worker may do are not part of any solver's objective.
+        sum(s.objective for s in solutions),
+        {k: v for k, v in stats.items() if isinstance(v, int | float | str)},
+    )
+
+
+def part_time_limits(
+    parts: Sequence[CompactPart], time_limit_s: float, parallel: int, min_part_seconds: float = 1.0
+) -> list[float]:
+    """Seconds for each part when ``parallel`` solvers share them, largest first.
+
+    Each part's share of the total solver time (``parallel`` × the limit, less a reserve for
+    stitching) follows its number of jobs, capped at the limit itself.
+    """
+    budget = time_limit_s * (1 - EXPLAIN_RESERVE)
+    total = sum(len(p.problem.jobs) for p in parts) or 1
+    return [
+        min(budget, max(min_part_seconds, budget * parallel * len(p.problem.jobs) / total))
+        for p in parts
+    ]

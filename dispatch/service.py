@@ -24,7 +24,15 @@ from marketplace.orders.models import OrderStatus
 ALL_AREAS = "all"
 # Parameters a caller may set on a run; anything else is refused rather than ignored.
 RUN_PARAMS = frozenset(
-    {"time_limit_s", "solution_limit", "seed", "pyvrp_share", "pyvrp_iterations", "apply"}
+    {
+        "time_limit_s",
+        "solution_limit",
+        "seed",
+        "pyvrp_share",
+        "pyvrp_iterations",
+        "apply",
+        "parts_in_parallel",
+    }
 )
 MAX_ATTEMPTS = 3
 
@@ -44,6 +52,9 @@ def create_run(
     limit = params.get("time_limit_s", 10)
     if not isinstance(limit, int | float) or not 0 < limit <= 3600:
         raise Validation("time_limit_s must be between 0 and 3600 seconds")
+    parallel = params.get("parts_in_parallel", 0)
+    if not isinstance(parallel, int) or isinstance(parallel, bool) or not 0 <= parallel <= 64:
+        raise Validation("parts_in_parallel must be a whole number from 0 to 64")
     run = SolveRun(
         public_id=new_public_id("run"),
         service_date=day,

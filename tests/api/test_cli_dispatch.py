@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from core.db import unit_of_work
 from marketplace.demo import seed as demo
+from tests.workers import clean_env, log_text, running_worker
 
 runner = CliRunner()
 
@@ -63,3 +64,23 @@ def test_run_a_day_from_the_database(configured: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "plan v1 for 2026-11-24 (all)" in result.output
+
+
+def test_run_a_day_in_parallel_parts_through_a_worker(configured: str, tmp_path: Path) -> None:
+    with unit_of_work() as session:
+        demo.seed_demo(
+            session, seed=5, households=50, start_date=date(2026, 11, 23), progress=False
+        )
+    env = clean_env(tmp_path / "var", database_url=configured)
+    log = tmp_path / "worker.log"
+    with running_worker(tmp_path, env, log):
+        result = runner.invoke(
+            app,
+            [
+                *("dispatch", "run", "--date", "2026-11-24", "--time-limit", "3"),
+                *("--wait", "--parallel", "2"),
+            ],
+        )
+    assert result.exit_code == 0, result.output + log_text(log)
+    assert "done: plan v1 for 2026-11-24 (all)" in result.output
+    assert "dispatch.solve_part[" in log_text(log)

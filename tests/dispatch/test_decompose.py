@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dispatch.check import check
-from dispatch.decompose import components, solve_by_parts
+from dispatch.decompose import (
+    components,
+    explain_orphans,
+    part_time_limits,
+    restore,
+    solve_by_parts,
+    split,
+    stitch,
+)
+from dispatch.demo_problem import realistic_day, realistic_day_with_travel
 from dispatch.problem import DispatchProblem, JobKind, ReasonCode
 from dispatch.solver import SolveParams, solve
 from tests.dispatch.tiny import job, problem, worker
@@ -51,3 +60,79 @@ def test_solving_by_parts_is_feasible_and_explains_the_rest() -> None:
     (left,) = by_parts.unassigned
     assert (left.job_id, left.reasons[0].code) == ("plumbing", ReasonCode.NO_SKILL)
     assert by_parts.stats["parts"] == 3
+
+
+# --- self-contained parts (what the Celery workers solve) --------------------------------
+
+
+def test_split_parts_are_self_contained_and_solve_like_the_whole_day() -> None:
+    day = realistic_day_with_travel(orders=60, workers=16, seed=3)
+    parts, orphans = split(day)
+    assert len(parts) > 1
+    # Every job lands in exactly one part or among the orphans; every worker in one part.
+    placed = [j.id for p in parts for j in p.problem.jobs] + [j.id for j in orphans]
+    assert sorted(placed) == sorted(j.id for j in day.jobs)
+    assert len({w.id for p in parts for w in p.problem.workers}) == sum(
+        len(p.problem.workers) for p in parts
+    )
+    # Tiny parts find their only solution at once and idle to the time limit: keep it short.
+    params = SolveParams(solution_limit=40, time_limit_s=1, seed=2)
+    solutions = []
+    for part in parts:
+        sub = part.problem
+        assert sub.travel is not None
+        n = len(sub.locations)
+        assert n < len(day.locations)
+        assert all(len(m) == n for m in sub.travel.durations.values())
+        # Same places, same travel, only renumbered.
+        for j in sub.jobs:
+            assert day.locations[part.locations[j.location]] == sub.locations[j.location]
+            assert day.job(j.id).location == part.locations[j.location]
+        mode = sub.workers[0].travel_mode
+        a, b = 0, n - 1
+        assert sub.travel.duration(mode, a, b) == day.travel.duration(  # type: ignore[union-attr]
+            mode, part.locations[a], part.locations[b]
+        )
+        solution = restore(solve(sub, params), part.locations)
+        # The same part solved with the whole day's numbering plans the same routes.
+        whole_numbering = replace(
+            day,
+            workers=tuple(day.worker(w.id) for w in sub.workers),
+            jobs=tuple(day.job(j.id) for j in sub.jobs),
+        )
+        uncompact = solve(whole_numbering, params)
+        assert [r.job_ids for r in solution.routes] == [r.job_ids for r in uncompact.routes]
+        assert [[s.location for s in r.stops] for r in solution.routes] == [
+            [s.location for s in r.stops] for r in uncompact.routes
+        ]
+        solutions.append(solution)
+    stitched = stitch(day.name, solutions, explain_orphans(day, orphans), {"parts": len(parts)})
+    assert [v for v in check(day, stitched) if v.hard] == []
+    left = {u.job_id for u in stitched.unassigned}
+    assert left.isdisjoint(stitched.assigned_job_ids)
+    assert left | stitched.assigned_job_ids == {j.id for j in day.jobs}
+    assert all(u.reasons for u in stitched.unassigned)
+    assert stitched.objective == sum(s.objective for s in solutions)
+
+
+def test_orphans_are_explained_without_travel() -> None:
+    p = replace(_two_providers(), travel=None)
+    parts, orphans = split(p)
+    assert [j.id for j in orphans] == ["plumbing"]
+    assert all(part.problem.travel is None for part in parts)
+    (why,) = explain_orphans(p, orphans)
+    assert why.reasons[0].code == ReasonCode.NO_SKILL
+
+
+def test_part_time_limits_share_the_solvers_by_size() -> None:
+    day = realistic_day(orders=200, workers=40, seed=5)
+    parts, _ = split(day)
+    limits = part_time_limits(parts, 10.0, parallel=2)
+    sizes = [len(p.problem.jobs) for p in parts]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(1.0 <= t <= 9.5 for t in limits)
+    assert limits == sorted(limits, reverse=True)
+    # Two solvers' worth of time, less the reserve, unless the floor lifts small parts.
+    floor = sum(1.0 for t in limits if t == 1.0)
+    assert sum(limits) <= 2 * 9.5 + floor + 1e-9
+    assert sum(limits) >= 9.5
