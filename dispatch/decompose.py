@@ -250,14 +250,18 @@ def stitch(
 def part_time_limits(
     parts: Sequence[CompactPart], time_limit_s: float, parallel: int, min_part_seconds: float = 1.0
 ) -> list[float]:
-    """Seconds for each part when ``parallel`` solvers share them, largest first.
+    """Seconds for each part when ``parallel`` solvers share them.
 
-    Each part's share of the total solver time (``parallel`` × the limit, less a reserve for
-    stitching) follows its number of jobs, capped at the limit itself.
+    The solvers' time (``parallel`` × the limit, less a reserve for stitching) gives every part
+    ``min_part_seconds`` (at most half of it in all) and shares the rest by number of jobs; no
+    part gets more than the limit.
     """
     budget = time_limit_s * (1 - EXPLAIN_RESERVE)
-    total = sum(len(p.problem.jobs) for p in parts) or 1
-    return [
-        min(budget, max(min_part_seconds, budget * parallel * len(p.problem.jobs) / total))
-        for p in parts
-    ]
+    if not parts:
+        return []
+    total_time = budget * max(1, parallel)
+    # The floors never take more than half: the rest always follows the parts' sizes.
+    floor = min(min_part_seconds, total_time / (2 * len(parts)))
+    spare = total_time - floor * len(parts)
+    total_jobs = sum(len(p.problem.jobs) for p in parts) or 1
+    return [min(budget, floor + spare * len(p.problem.jobs) / total_jobs) for p in parts]

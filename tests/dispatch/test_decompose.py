@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from dispatch.check import check
 from dispatch.decompose import (
     components,
@@ -127,12 +129,17 @@ def test_orphans_are_explained_without_travel() -> None:
 def test_part_time_limits_share_the_solvers_by_size() -> None:
     day = realistic_day(orders=200, workers=40, seed=5)
     parts, _ = split(day)
-    limits = part_time_limits(parts, 10.0, parallel=2)
     sizes = [len(p.problem.jobs) for p in parts]
     assert sizes == sorted(sizes, reverse=True)
-    assert all(1.0 <= t <= 9.5 for t in limits)
+    limits = part_time_limits(parts, 10.0, parallel=2)
+    floor = min(1.0, 2 * 9.5 / (2 * len(parts)))
+    assert all(floor <= t <= 9.5 for t in limits)
+    assert limits[0] > 2 * limits[-1]
     assert limits == sorted(limits, reverse=True)
-    # Two solvers' worth of time, less the reserve, unless the floor lifts small parts.
-    floor = sum(1.0 for t in limits if t == 1.0)
-    assert sum(limits) <= 2 * 9.5 + floor + 1e-9
-    assert sum(limits) >= 9.5
+    # Two solvers' worth of time, less the 5 % reserve, all handed out.
+    assert sum(limits) == pytest.approx(2 * 9.5)
+    # Little time for many parts: half goes in equal floors, half by size.
+    tight = part_time_limits(parts, 1.0, parallel=1)
+    assert sum(tight) == pytest.approx(0.95)
+    assert tight[-1] == pytest.approx(0.95 / (2 * len(parts)) * (1 + 1 / sum(sizes) * len(parts)))
+    assert part_time_limits([], 10.0, parallel=2) == []
