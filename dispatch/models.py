@@ -40,6 +40,9 @@ class SolveRun(SQLModel, table=True):
     requested_by: str = Field(max_length=80)
     progress_solutions: int = 0
     best_objective: int | None = None
+    # A run solved as parallel parts: how many there are and how many the workers finished.
+    parts_total: int = 0
+    parts_done: int = 0
     error: str = Field(default="", max_length=500)
     attempts: int = 0
     plan_id: int | None = Field(default=None, foreign_key="plan.id")

@@ -117,6 +117,35 @@ def record_progress(session: Session, run_id: int, solutions: int, objective: in
     return True
 
 
+def start_parts(session: Session, run_id: int, total: int) -> None:
+    """Note that the run's day goes to the workers as ``total`` parallel parts."""
+    run = get_run_or_raise(session, run_id)
+    run.parts_total = total
+    run.parts_done = 0
+    run.best_objective = None
+    session.add(run)
+    session.flush()
+
+
+def run_is_open(session: Session, run_id: int) -> bool:
+    """Whether the run still wants work done (not cancelled, failed or done)."""
+    run = repo.get_run(session, run_id)
+    return run is not None and RunStatus(run.status) not in FINISHED
+
+
+def record_part_done(session: Session, run_id: int, objective: int) -> bool:
+    """Count one finished part and add its objective; False when the run is over meanwhile."""
+    run = repo.get_run_for_update(session, run_id)
+    if run is None or RunStatus(run.status) in FINISHED:
+        return False
+    run.parts_done += 1
+    run.progress_solutions = run.parts_done
+    run.best_objective = (run.best_objective or 0) + objective
+    session.add(run)
+    session.flush()
+    return True
+
+
 def fail_run(session: Session, run: SolveRun, error: str, *, now: datetime | None = None) -> None:
     """Mark a run failed with a short error."""
     run.status = RunStatus.FAILED

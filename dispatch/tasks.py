@@ -163,9 +163,12 @@ def _dispatch_parts(
         ),
         "settings": settings,
     }
+    with unit_of_work() as session:
+        dispatch_service.start_parts(session, run_id, len(parts))
     header = [
         solve_part.signature(
             args=(jsonio.problem_to_dict(part.problem), _part_params(params, limit)),
+            kwargs={"run_id": run_id},
             soft_time_limit=int(limit * 2 + 60),
             time_limit=int(limit * 2 + 120),
         )
@@ -181,13 +184,26 @@ def _part_params(params: SolveParams, limit: float) -> dict[str, Any]:
 
 
 @shared_task(name="dispatch.solve_part", acks_late=True, reject_on_worker_lost=True)
-def solve_part(problem: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Solve one self-contained part (no database): its solution, or the error it hit."""
+def solve_part(
+    problem: dict[str, Any], params: dict[str, Any], run_id: int | None = None
+) -> dict[str, Any]:
+    """Solve one self-contained part: its solution, or the error it hit.
+
+    Without ``run_id`` no database is touched; with it, a part of a cancelled run is not
+    solved and a solved part is counted in the run's progress.
+    """
     try:
+        if run_id is not None:
+            with read_only() as session:
+                if not dispatch_service.run_is_open(session, run_id):
+                    return {"error": "the run is over"}
         sub = jsonio.problem_from_dict(problem)
         if sub.travel is None:
             sub = with_travel(sub, HaversineTravel())
         solution = solve(sub, SolveParams(**{k: params[k] for k in SOLVER_KEYS if k in params}))
+        if run_id is not None:
+            with unit_of_work() as session:
+                dispatch_service.record_part_done(session, run_id, solution.objective)
         return {"solution": jsonio.solution_to_dict(solution)}
     except Exception as exc:  # the chord callback fails the run with it
         log.exception("solving part %s failed", problem.get("name"))

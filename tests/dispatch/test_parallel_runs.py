@@ -15,11 +15,14 @@ import pytest
 from sqlmodel import Session
 
 from core.celery_app import create_celery
-from core.db import get_engine
+from core.db import get_engine, unit_of_work
 from core.settings import Settings
+from dispatch import jsonio
 from dispatch import repository as dispatch_repo
+from dispatch import service as dispatch_service
+from dispatch.demo_problem import realistic_day
 from dispatch.models import FINISHED, RunStatus
-from dispatch.tasks import finish_run
+from dispatch.tasks import finish_run, solve_part
 from tests.conftest import REDIS_URL, require_redis
 from tests.dispatch.test_runs import _check_plan, _new_run, _seed
 from tests.workers import clean_env, log_text, running_worker
@@ -77,6 +80,9 @@ def test_parts_are_solved_by_two_workers_and_stitched(
         assert plan.stats["mode"] == "parallel parts"
         parts = int(plan.stats["parts"])
         assert parts > 2
+        # Progress counted every part the workers finished, and their objectives.
+        assert run.parts_total == run.parts_done == parts
+        assert run.best_objective == plan.objective
     # Both workers solved parts.
     solved = [log_text(p).count("dispatch.solve_part[") for p in logs]
     assert all(n > 0 for n in solved), solved
@@ -98,3 +104,25 @@ def test_a_failed_part_fails_the_run_and_a_finished_run_is_left_alone(configured
         assert again is not None and again.error == run.error
         assert again.finished_at == run.finished_at
         assert dispatch_repo.latest_version(session, run.service_date, run.area_code) == 0
+
+
+def test_a_part_of_a_cancelled_run_is_not_solved(configured: str) -> None:
+    _seed()
+    run_id = _new_run(PARALLEL)
+    part = jsonio.problem_to_dict(realistic_day(orders=12, workers=4, seed=1))
+    params = {"time_limit_s": 1, "seed": 1}
+    # Without a run it needs no database and returns the plan.
+    alone = solve_part(part, params)
+    assert set(alone) == {"solution"}
+    assert jsonio.solution_from_dict(alone["solution"]).routes
+    with unit_of_work() as session:
+        dispatch_service.start_parts(session, run_id, 2)
+    assert "solution" in solve_part(part, params, run_id=run_id)
+    with unit_of_work() as session:
+        run = dispatch_service.get_run_or_raise(session, run_id)
+        assert (run.parts_total, run.parts_done) == (2, 1)
+        dispatch_service.cancel_run(session, run)
+    assert solve_part(part, params, run_id=run_id) == {"error": "the run is over"}
+    with Session(get_engine()) as session:
+        after = dispatch_repo.get_run(session, run_id)
+        assert after is not None and after.parts_done == 1
