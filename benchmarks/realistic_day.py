@@ -19,9 +19,9 @@ from dispatch.check import check
 from dispatch.decompose import components, solve_by_parts
 from dispatch.demo_problem import realistic_day_with_travel
 from dispatch.eligibility import eligible
-from dispatch.problem import JobKind, Priority, Window
+from dispatch.problem import DispatchProblem, JobKind, Priority, Solution, Window
 from dispatch.reoptimize import insert_jobs
-from dispatch.solver import SolveParams
+from dispatch.solver import SolveParams, solve
 
 
 def main() -> int:
@@ -32,6 +32,13 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--pyvrp-share", type=float, default=0.0)
+    ap.add_argument(
+        "--monolithic",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="also solve the whole day as one model for S seconds and compare (0: skip)",
+    )
     args = ap.parse_args()
 
     t0 = time.monotonic()
@@ -84,7 +91,32 @@ def main() -> int:
         f"visits moved to another worker {result.moved_visits}; "
         f"neighbourhood {len(result.neighbourhood)} routes"
     )
+    if args.monolithic > 0 and _monolithic(problem, solution, args.monolithic, args.seed):
+        return 1
     return 1 if hard else 0
+
+
+def _monolithic(problem: DispatchProblem, by_parts: Solution, limit: float, seed: int) -> int:
+    """Solve the whole day as one OR-Tools model; print how it compares with the parts."""
+    t0 = time.monotonic()
+    whole = solve(problem, SolveParams(time_limit_s=limit, seed=seed))
+    took = time.monotonic() - t0
+    hard = sum(1 for v in check(problem, whole) if v.hard)
+    a, b = len(by_parts.assigned_job_ids), len(whole.assigned_job_ids)
+    print(
+        f"one model ({limit:.0f} s): {b}/{len(problem.jobs)} jobs assigned in {took:.1f} s "
+        f"({whole.stats.get('solutions')} solutions); travel "
+        f"{whole.total_travel_seconds / 3600:.0f} h; objective {whole.objective}; hard "
+        f"violations {hard}; peak memory "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
+    print(
+        f"parts vs one model: objective {by_parts.objective - whole.objective:+d} "
+        f"({(by_parts.objective - whole.objective) / whole.objective:+.2%}), jobs assigned "
+        f"{a - b:+d}, travel "
+        f"{(by_parts.total_travel_seconds - whole.total_travel_seconds) / 3600:+.1f} h"
+    )
+    return hard
 
 
 if __name__ == "__main__":
