@@ -5,12 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import marketplace.models
+import migrations.metadata
 from core.db import make_engine
 from core.settings import get_settings
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = migrations.metadata.metadata
 
 
 def _url() -> str:

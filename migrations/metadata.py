@@ -4,7 +4,8 @@ from sqlmodel import SQLModel
 
 import dispatch.models
 import marketplace.models
+import pricing.models
 
 metadata = SQLModel.metadata
 
-__all__ = ["dispatch", "marketplace", "metadata"]
+__all__ = ["dispatch", "marketplace", "metadata", "pricing"]
