@@ -307,6 +307,10 @@ def add_drop_penalties(ctx: RoutingContext) -> None:
         ctx.routing.AddDisjunction([ctx.index(job.id)], penalty)
 
 
+# More than any difference of two times in a day's model (the horizon is two days).
+PIN_ORDER_SLACK = 3 * 24 * 3600
+
+
 def add_pins(ctx: RoutingContext) -> None:
     """Pinned jobs stay on their worker, in their pinned order."""
     pinned: dict[str, list[Job]] = {}
@@ -318,7 +322,13 @@ def add_pins(ctx: RoutingContext) -> None:
             (j for j in jobs if j.pinned_rank is not None), key=lambda j: j.pinned_rank or 0
         )
         for a, b in itertools.pairwise(ranked):
-            ctx.solver.Add(ctx.time.CumulVar(ctx.index(a.id)) < ctx.time.CumulVar(ctx.index(b.id)))
+            ia, ib = ctx.index(a.id), ctx.index(b.id)
+            # Only when both are planned: a dropped pinned stop must not hold the other back.
+            both = ctx.solver.Min(ctx.routing.ActiveVar(ia), ctx.routing.ActiveVar(ib))
+            ctx.solver.Add(
+                ctx.time.CumulVar(ia) + 1 + PIN_ORDER_SLACK * both
+                <= ctx.time.CumulVar(ib) + PIN_ORDER_SLACK
+            )
 
 
 def build(problem: DispatchProblem) -> RoutingContext:

@@ -106,12 +106,22 @@ def solve(
     ctx.routing.AddAtSolutionCallback(_on_solution)
     if not params.initial_routes and any(j.pinned_worker for j in problem.jobs):
         params = replace(params, initial_routes=pinned_routes(problem))
+    fell_back = False
     if params.initial_routes:
         initial = _initial_assignment(ctx, params, search)
-        if initial is None:
-            assignment = ctx.routing.SolveWithParameters(search)
-        else:
-            assignment = ctx.routing.SolveFromAssignmentWithParameters(initial, search)
+        assignment = (
+            None
+            if initial is None
+            else ctx.routing.SolveFromAssignmentWithParameters(initial, search)
+        )
+        if assignment is None:
+            # A start the model cannot extend (say pinned stops that no longer fit in order):
+            # build a first solution from scratch with the time left rather than give up.
+            fell_back = True
+            left = time_limit - (clock.monotonic() - started)
+            if left > 0.05:
+                retry = search_parameters(replace(params, time_limit_s=left))
+                assignment = ctx.routing.SolveWithParameters(retry)
     else:
         assignment = ctx.routing.SolveWithParameters(search)
     elapsed = clock.monotonic() - started
@@ -126,6 +136,8 @@ def solve(
         "warm_start_s": round(warm_seconds, 3),
         "warm_start": "pyvrp" if warm_seconds else ("routes" if params.initial_routes else "none"),
     }
+    if fell_back:
+        stats["warm_start"] = "routes refused; solved from scratch"
     if assignment is None:
         reason = Reason(ReasonCode.NO_SOLUTION, "the solver found no plan within its limits")
         unassigned = tuple(Unassigned(j.id, (reason,), j.penalty) for j in problem.jobs)

@@ -243,6 +243,20 @@ class TestPriorityBalancePins:
         s = solve(problem([worker()], jobs), FAST)
         assert s.routes[0].job_ids == ["x", "y"]
 
+    def test_pinned_stops_that_no_longer_fit_in_order_still_give_a_plan(self) -> None:
+        # Pinned x before y, but x is fixed at 10:00 and y at 09:00: that order cannot be kept,
+        # so the pinned start is refused and the solver starts from scratch, dropping one.
+        jobs = [
+            job("x", 1, 10, 10, pinned_worker="w1", pinned_rank=0),
+            job("y", 2, 9, 9, pinned_worker="w1", pinned_rank=1),
+            job("free", 3, 13, 16),
+        ]
+        s = solve(problem([worker()], jobs), FAST)
+        assert s.stats["warm_start"] == "routes refused; solved from scratch"
+        assert "free" in s.assigned_job_ids
+        assert len({"x", "y"} & s.assigned_job_ids) == 1
+        assert all(u.reasons[0].code != ReasonCode.NO_SOLUTION for u in s.unassigned)
+
 
 def test_same_problem_and_limits_give_the_same_plan() -> None:
     jobs = [job(f"j{i}", 1 + i % 6, 8 + i % 5, 12 + i % 4) for i in range(5)]
