@@ -179,7 +179,7 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1_500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--time-limit", type=float, default=120.0)
-    ap.add_argument("--celery-workers", type=int, default=2)
+    ap.add_argument("--celery-workers", type=int, default=2, help="0 skips the Celery run")
     ap.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     ap.add_argument("--long-time-limit", type=float, default=600.0, help="0 skips the long run")
     args = ap.parse_args()
@@ -194,13 +194,18 @@ def main() -> int:
         f"generated and split in {time.monotonic() - t0:.1f} s",
         flush=True,
     )
-    outcomes = [by_celery(day, parts, args.time_limit, args.celery_workers, args.broker, args.seed)]
-    print(describe(day, outcomes[0]), flush=True)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak memory of a worker process: {children:.0f} MB", flush=True)
+    outcomes = []
+    if args.celery_workers > 0:
+        outcomes.append(
+            by_celery(day, parts, args.time_limit, args.celery_workers, args.broker, args.seed)
+        )
+        print(describe(day, outcomes[-1]), flush=True)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak memory of a worker process: {children:.0f} MB", flush=True)
     if args.long_time_limit > 0:
         outcomes.append(in_one_process(day, parts, args.long_time_limit, args.seed))
-        print(describe(day, outcomes[1]), flush=True)
+        print(describe(day, outcomes[-1]), flush=True)
+    if len(outcomes) == 2:
         a, b = (o.solution for o in outcomes)
         print(
             f"decomposed in parallel vs long run: objective {a.objective - b.objective:+d} "
