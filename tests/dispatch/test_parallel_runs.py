@@ -30,14 +30,14 @@ from tests.workers import clean_env, log_text, running_worker
 PARALLEL = {"time_limit_s": 4, "seed": 1, "parts_in_parallel": 2}
 
 
-def _wait_finished(run_id: int, timeout_s: float, logs: list[Path]) -> RunStatus:
+def _wait_finished(run_id: int, timeout_s: float, logs: list[Path]) -> tuple[RunStatus, str]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with Session(get_engine()) as session:
             run = dispatch_repo.get_run(session, run_id)
             assert run is not None
             if RunStatus(run.status) in FINISHED:
-                return RunStatus(run.status)
+                return RunStatus(run.status), run.error
         time.sleep(0.5)
     pytest.fail("the run did not finish:\n" + "\n---\n".join(log_text(p) for p in logs))
 
@@ -68,8 +68,8 @@ def test_parts_are_solved_by_two_workers_and_stitched(
         )
         result = client.send_task("dispatch.solve_run", args=[run_id])
         assert result.get(timeout=120) == "dispatched"
-        status = _wait_finished(run_id, 180, logs)
-        assert status == RunStatus.DONE
+        status, error = _wait_finished(run_id, 180, logs)
+        assert status == RunStatus.DONE, error
         client.close()
     _check_plan(run_id)
     with Session(get_engine()) as session:
