@@ -315,6 +315,111 @@ def bench_vrptw(
         write_csv(results, out)
 
 
+policy_app = typer.Typer(help="Subsidy policy versions.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The subsidy ledger.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(ledger_app, name="ledger")
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """Print the stored policy versions, oldest first."""
+    from core.db import read_only
+    from pricing import service as pricing_service
+
+    with read_only() as session:
+        versions = pricing_service.policy_versions(session)
+    for doc in versions:
+        typer.echo(f"{doc.version}\tfrom {doc.effective_from.isoformat()}\t{doc.title}")
+
+
+@policy_app.command("add")
+def policy_add(
+    file: str = typer.Argument(..., metavar="FILE.json", help="a policy document (JSON)"),
+) -> None:
+    """Store a new policy version; it applies to orders quoted from its effective date on."""
+    import json
+    from pathlib import Path
+
+    from core.db import unit_of_work
+    from pricing import service as pricing_service
+    from pricing.policy import load_policy
+
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{file} is not JSON: {exc}") from exc
+    document = load_policy(data)
+    with unit_of_work() as session:
+        pricing_service.add_policy_version(session, document, actor="cli")
+    typer.echo(
+        f"policy {document.version} stored, in force for orders quoted from "
+        f"{document.effective_from.isoformat()}"
+    )
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Walk the hash chain and replay the balances; exit 1 if anything is broken."""
+    from core.db import read_only
+    from pricing import ledger
+
+    with read_only() as session:
+        verdict = ledger.verify(session)
+    if verdict.ok:
+        typer.echo(f"ledger ok: {verdict.entries} entries")
+        return
+    if verdict.first_broken_id is not None or verdict.problem:
+        typer.echo(f"ledger broken at entry {verdict.first_broken_id}: {verdict.problem}")
+    else:
+        more = len(verdict.balance_problems) - 1
+        typer.echo(
+            f"ledger broken: balances differ from the entries: {verdict.balance_problems[0]}"
+            + (f" (and {more} more)" if more else "")
+        )
+    raise typer.Exit(1)
+
+
+@ledger_app.command("statement")
+def ledger_statement(
+    provider: str = typer.Option(..., "--provider", metavar="PUBLIC_ID", help="the provider"),
+    month: str = typer.Option(..., "--month", metavar="YYYY-MM", help="the service month"),
+) -> None:
+    """A provider's settlement for a service month: what each order earned, by payer."""
+    from core.db import read_only
+    from core.money import Money
+    from marketplace.providers import service as providers_service
+    from pricing import settlement
+
+    with read_only() as session:
+        found = providers_service.get_by_public_id_or_raise(session, provider)
+        assert found.id is not None
+        name = found.name
+        statement = settlement.statement(session, found.id, month)
+        reconciled = statement.reconciles(session)
+    typer.echo(f"statement of {provider} ({name}) for {month}")
+    header = ("order", "subsidy", "household", "insurance", "total")
+    typer.echo(f"{header[0]:<26}" + "".join(f"{h:>12}" for h in header[1:]))
+    rows = [
+        (line.order_ref, line.subsidy_fen, line.household_fen, line.ltc_fen, line.total_fen)
+        for line in statement.lines
+    ]
+    rows.append(
+        (
+            f"total ({len(statement.lines)} orders)",
+            statement.subsidy_fen,
+            statement.household_fen,
+            statement.ltc_fen,
+            statement.total_fen,
+        )
+    )
+    for ref, *amounts in rows:
+        typer.echo(f"{ref:<26}" + "".join(f"{Money(a)!s:>12}" for a in amounts))
+    typer.echo(f"reconciles with the ledger: {'yes' if reconciled else 'NO'}")
+    if not reconciled:
+        raise typer.Exit(1)
+
+
 @app.command("ping")
 def ping_worker(timeout: float = typer.Option(20.0, help="seconds to wait")) -> None:
     """Send a ping task through the broker and print the worker's answer."""

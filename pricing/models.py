@@ -1,4 +1,5 @@
-"""Pricing tables: subsidy policy versions, the hash-chained subsidy ledger and its balances.
+"""Pricing tables: provider tariffs, subsidy policy versions, the hash-chained subsidy ledger
+and its balances.
 
 Ledger entries and policy versions are never updated or deleted: the database refuses it
 (triggers, migration 0005) and the hash chain shows it if someone goes around the triggers.
@@ -35,6 +36,34 @@ class Payer(StrEnum):
     LTC_INSURANCE = "ltc_insurance"
     SUBSIDY = "subsidy"
     HOUSEHOLD = "household"
+
+
+class ProviderTariff(SQLModel, table=True):
+    """A provider's own price for one catalog item, with its surcharges (local times 20:00–07:00
+    are night). Without a row the item's reference price applies, with no surcharges."""
+
+    __tablename__ = "provider_tariff"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "item_id"),
+        CheckConstraint("unit_price_fen > 0", name="positive_price"),
+        CheckConstraint(
+            "night_percent BETWEEN 0 AND 300 AND holiday_percent BETWEEN 0 AND 300 "
+            "AND urgent_percent BETWEEN 0 AND 300",
+            name="surcharge_percents",
+        ),
+        CheckConstraint("radius_m >= 0 AND per_km_fen >= 0", name="distance_surcharge"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: int = Field(foreign_key="provider.id", index=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    unit_price_fen: int
+    night_percent: int = 0
+    holiday_percent: int = 0
+    urgent_percent: int = 0
+    radius_m: int = 0
+    per_km_fen: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class SubsidyPolicy(SQLModel, table=True):
@@ -124,5 +153,6 @@ __all__ = [
     "LedgerHead",
     "MemberBalance",
     "Payer",
+    "ProviderTariff",
     "SubsidyPolicy",
 ]

@@ -1,13 +1,24 @@
-"""Pricing queries: ledger entries, the chain head, balances, policy versions."""
+"""Pricing queries: ledger entries, the chain head, balances, policy versions, tariffs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import date
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict
-from pricing.models import DistrictBalance, LedgerEntry, LedgerHead, MemberBalance, SubsidyPolicy
+from pricing.models import (
+    DistrictBalance,
+    EntryKind,
+    LedgerEntry,
+    LedgerHead,
+    MemberBalance,
+    Payer,
+    ProviderTariff,
+    SubsidyPolicy,
+)
 
 
 def entry_by_key(session: Session, key: str) -> LedgerEntry | None:
@@ -21,6 +32,33 @@ def lock_head(session: Session) -> LedgerHead:
     if head is None:
         raise Conflict("the ledger has no head row; run the database migrations")
     return head
+
+
+def lock_head_fresh(session: Session) -> LedgerHead:
+    """The chain head, locked, with its values re-read even if the session holds an older copy."""
+    stmt = select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
+    head = session.exec(stmt.execution_options(populate_existing=True)).first()
+    if head is None:
+        raise Conflict("the ledger has no head row; run the database migrations")
+    return head
+
+
+def refresh_balances(
+    session: Session, member_id: int, district_code: str, month: str
+) -> tuple[MemberBalance | None, DistrictBalance | None]:
+    """A member's and a district's balance rows, re-read even if the session holds older
+    copies (call under the head lock, before checking or changing them)."""
+    member = session.exec(
+        select(MemberBalance)
+        .where(MemberBalance.member_id == member_id, MemberBalance.month == month)
+        .execution_options(populate_existing=True)
+    ).first()
+    district = session.exec(
+        select(DistrictBalance)
+        .where(DistrictBalance.district_code == district_code, DistrictBalance.month == month)
+        .execution_options(populate_existing=True)
+    ).first()
+    return member, district
 
 
 def member_balance(
@@ -84,3 +122,50 @@ def policies(session: Session) -> Sequence[SubsidyPolicy]:
 def policy_by_version(session: Session, version: str) -> SubsidyPolicy | None:
     """One stored policy version."""
     return session.exec(select(SubsidyPolicy).where(SubsidyPolicy.version == version)).first()
+
+
+def policy_in_force(session: Session, day: date) -> SubsidyPolicy | None:
+    """The stored version with the latest effective_from on or before ``day``."""
+    return session.exec(
+        select(SubsidyPolicy)
+        .where(col(SubsidyPolicy.effective_from) <= day)
+        .order_by(col(SubsidyPolicy.effective_from).desc())
+        .limit(1)
+    ).first()
+
+
+def policy_by_date(session: Session, effective_from: date) -> SubsidyPolicy | None:
+    """The stored version that takes effect on this date."""
+    return session.exec(
+        select(SubsidyPolicy).where(SubsidyPolicy.effective_from == effective_from)
+    ).first()
+
+
+def tariff(session: Session, provider_id: int, item_id: int) -> ProviderTariff | None:
+    """The provider's tariff row for the item, if it has one."""
+    return session.exec(
+        select(ProviderTariff).where(
+            ProviderTariff.provider_id == provider_id, ProviderTariff.item_id == item_id
+        )
+    ).first()
+
+
+def entries_of_provider(session: Session, provider_id: int, month: str) -> Sequence[LedgerEntry]:
+    """A provider's entries for one service month, in chain order."""
+    return session.exec(
+        select(LedgerEntry)
+        .where(LedgerEntry.provider_id == provider_id, LedgerEntry.month == month)
+        .order_by(col(LedgerEntry.id))
+    ).all()
+
+
+def provider_sums(
+    session: Session, provider_id: int, month: str
+) -> dict[tuple[Payer, EntryKind], int]:
+    """The sum of a provider's entry amounts for one month, by payer and kind (in SQL)."""
+    rows = session.exec(
+        select(LedgerEntry.payer, LedgerEntry.kind, func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.provider_id == provider_id, LedgerEntry.month == month)
+        .group_by(col(LedgerEntry.payer), col(LedgerEntry.kind))
+    ).all()
+    return {(Payer(payer), EntryKind(kind)): int(total) for payer, kind, total in rows}

@@ -5,14 +5,22 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, time
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.ids import new_public_id
 from core.timeutil import local_datetime
 from marketplace.catalog import service as catalog_service
 from marketplace.catalog.models import Item
 from marketplace.geography.models import Area, AreaLevel
-from marketplace.households.models import Household, Member
+from marketplace.households import service as households_service
+from marketplace.households.models import (
+    DisabilityLevel,
+    Household,
+    Member,
+    ProtectedCategory,
+    ProtectedStatus,
+)
+from marketplace.households.schemas import ProtectedStatusCreate
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order
 from marketplace.orders.schemas import OrderCreate, TimeWindow
@@ -24,14 +32,23 @@ FUZHOU = (26.08, 119.30)
 DAY = date(2026, 12, 1)  # a Tuesday
 
 
-def make_areas(session: Session) -> dict[AreaLevel, Area]:
-    """A district → street → community → grid chain."""
+def make_areas(session: Session, *, district_code: str | None = None) -> dict[AreaLevel, Area]:
+    """A district → street → community → grid chain (in an existing district if its code is
+    already there)."""
     n = next(_seq)
     chain: dict[AreaLevel, Area] = {}
     parent_id: int | None = None
     for level in (AreaLevel.DISTRICT, AreaLevel.STREET, AreaLevel.COMMUNITY, AreaLevel.GRID):
+        # Districts get a six-digit code like real ones (the ledger keeps at most 12 characters).
+        code = f"9{n:05d}" if level is AreaLevel.DISTRICT else f"T{n}-{level.value}"
+        if level is AreaLevel.DISTRICT and district_code is not None:
+            existing = session.exec(select(Area).where(Area.code == district_code)).first()
+            if existing is not None:
+                chain[level], parent_id = existing, existing.id
+                continue
+            code = district_code
         area = Area(
-            code=f"T{n}-{level.value}",
+            code=code,
             level=level,
             name=f"{level.value} {n}",
             parent_id=parent_id,
@@ -46,10 +63,14 @@ def make_areas(session: Session) -> dict[AreaLevel, Area]:
 
 
 def make_household(
-    session: Session, *, lat: float = FUZHOU[0], lon: float = FUZHOU[1]
+    session: Session,
+    *,
+    lat: float = FUZHOU[0],
+    lon: float = FUZHOU[1],
+    district_code: str | None = None,
 ) -> tuple[Household, Member]:
-    """A household with one elderly member."""
-    areas = make_areas(session)
+    """A household with one elderly member (86 on DAY)."""
+    areas = make_areas(session, district_code=district_code)
     household = Household(
         public_id=new_public_id("hh"),
         address="鼓楼区测试路1号",
@@ -74,6 +95,51 @@ def make_household(
     session.add(member)
     session.flush()
     return household, member
+
+
+def add_member(
+    session: Session,
+    household: Household,
+    *,
+    birth_date: date = date(1962, 3, 1),
+    name: str = "陈阿姨",
+) -> Member:
+    """Another member of ``household`` (64 on DAY by default: no protected group by age)."""
+    assert household.id is not None
+    member = Member(
+        public_id=new_public_id("mem"),
+        household_id=household.id,
+        name=name,
+        gender="female",
+        birth_date=birth_date,
+    )
+    session.add(member)
+    session.flush()
+    return member
+
+
+def grant_status(
+    session: Session,
+    member: Member,
+    category: ProtectedCategory,
+    *,
+    level: DisabilityLevel | None = None,
+    valid_from: date = date(2026, 1, 1),
+    valid_to: date | None = None,
+) -> ProtectedStatus:
+    """An approved protected-group status for ``member``."""
+    assert member.id is not None
+    applied = households_service.apply_protected_status(
+        session,
+        member.id,
+        ProtectedStatusCreate(
+            category=category, disability_level=level, valid_from=valid_from, valid_to=valid_to
+        ),
+    )
+    assert applied.id is not None
+    return households_service.approve_protected_status(
+        session, applied.id, verified_by="test:civil-affairs"
+    )
 
 
 def make_provider(session: Session, *, kind: ProviderKind = ProviderKind.CARE_CENTRE) -> Provider:

@@ -75,6 +75,14 @@ def get_category_or_raise(session: Session, code: str) -> Category:
     return category
 
 
+def category_of(session: Session, item: Item) -> Category:
+    """The category an item belongs to."""
+    category = session.get(Category, item.category_id)
+    if category is None:
+        raise NotFound(f"category {item.category_id} of item {item.code!r} does not exist")
+    return category
+
+
 def list_categories(session: Session) -> Sequence[Category]:
     """Every category."""
     return repo.list_categories(session)

@@ -371,11 +371,16 @@ def _materialize(
     run_at = ctx.at(ctx.start - timedelta(days=3), time(18, 0))
     for one in series:
         created = orders_service.materialize_series(
-            ctx.session, one, ctx.start, ctx.end, actor=MATERIALIZER, now=run_at
+            ctx.session,
+            one,
+            ctx.start,
+            ctx.end,
+            actor=MATERIALIZER,
+            now=run_at,
+            # The demo's public ids come from its seed (the ledger names orders by them).
+            public_ids=lambda: ctx.public_id("ord"),
         )
         for order in created:
-            # materialize_series draws public ids from the OS; the demo's come from its seed.
-            order.public_id = ctx.public_id("ord")
             _count(state, order, codes[one.item_id].split(".")[0])
             demo, person = people[one.recipient_member_id]
             if person.in_hospital_on(order.service_date) and person.hospital is not None:

@@ -1,4 +1,5 @@
-"""Order use cases: create, confirm, schedule (book a worker), progress, cancel, reschedule.
+"""Order use cases: create (quoted), confirm, schedule (book a worker), progress, cancel,
+reschedule, refund; the ledger follows the money at each step (``accounting``).
 
 Services flush and never commit; the caller's unit of work commits.
 """
@@ -6,7 +7,7 @@ Services flush and never commit; the caller's unit of work commits.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from core.timeutil import local_date, local_datetime, utcnow
 from marketplace.catalog import service as catalog_service
 from marketplace.households import service as households_service
 from marketplace.households.models import Household, Member, PeriodKind
+from marketplace.orders import accounting, quoting
 from marketplace.orders import repository as repo
 from marketplace.orders.models import (
     Frequency,
@@ -31,7 +33,9 @@ from marketplace.orders.models import (
 from marketplace.orders.schemas import OrderCreate, SeriesCreate, TimeWindow
 from marketplace.orders.state import OrderEvent, target
 from marketplace.providers.models import Provider, Worker
-from pricing.billing import PriceSnapshot, list_price
+from pricing import service as pricing_service
+from pricing.billing import PriceSnapshot
+from pricing.models import LedgerEntry, Payer
 
 # Cancelling closer than this to the first window's start costs a fee.
 FREE_CANCELLATION_HOURS = 2
@@ -149,7 +153,11 @@ def create_order(
     now: datetime | None = None,
     public_id: str | None = None,
 ) -> Order:
-    """Request a service; the price snapshot defaults to the item's list price, no subsidy."""
+    """Request a service, priced by a quote (tariff, subsidy, caps) unless ``price`` is given.
+
+    The quote is kept in the order's price breakdown; an explicit price carries no quote, so
+    the order has no subsidy in the ledger.
+    """
     household = session.get(Household, data.household_id)
     if household is None:
         raise NotFound(f"household {data.household_id} does not exist")
@@ -165,10 +173,8 @@ def create_order(
     _check_recipient(session, member.id, data.service_date)
     _check_windows(data.service_date, data.windows)
     duration = data.duration_minutes or item.default_duration_minutes
-    snapshot = price or list_price(
-        item.unit, item.reference_price_fen, minutes=duration, quantity=data.quantity
-    )
     at = now or utcnow()
+    snapshot = price or _quoted_price(session, data, duration=duration, at=at)
     order = Order(
         public_id=public_id or new_public_id("ord"),
         household_id=data.household_id,
@@ -200,9 +206,53 @@ def create_order(
     return order
 
 
+def _quoted_price(
+    session: Session, data: OrderCreate, *, duration: int, at: datetime
+) -> PriceSnapshot:
+    q = quoting.quote(
+        session,
+        member_id=data.recipient_member_id,
+        provider_id=data.provider_id,
+        item_id=data.item_id,
+        start=min(w.starts_at for w in data.windows),
+        minutes=duration,
+        quantity=data.quantity,
+        ordered_at=at,
+    )
+    return PriceSnapshot(
+        list_price_fen=q.list_price_fen,
+        subsidy_fen=q.subsidy_fen,
+        breakdown=q.to_dict(),
+        policy_version=q.policy_version,
+    )
+
+
+def _lock(session: Session, order: Order, event: OrderEvent) -> Order:
+    """Take the ledger head lock, then the order's row; refuse an event its status forbids.
+
+    Every path that writes ledger entries locks in this order, so two of them never wait for
+    each other's second lock.
+    """
+    assert order.id is not None
+    pricing_service.lock_ledger(session)
+    locked = repo.get_for_update(session, order.id)
+    assert locked is not None
+    target(OrderStatus(locked.status), event)
+    return locked
+
+
 def confirm(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
-    """The provider accepts the order."""
-    return _transition(session, order, OrderEvent.CONFIRM, actor=actor, now=now)
+    """The provider accepts the order: its subsidy and co-pay are reserved in the ledger.
+
+    Under the ledger lock the subsidy is checked again against the member's monthly cap and
+    the district's budget as they stand now; if it no longer fits, Conflict, and the order
+    stays as it was (quote again).
+    """
+    locked = _lock(session, order, OrderEvent.CONFIRM)
+    accounting.check_reservation(session, locked)
+    locked = _transition(session, locked, OrderEvent.CONFIRM, actor=actor, now=now)
+    accounting.reserve(session, locked, actor=actor, now=now)
+    return locked
 
 
 def schedule(
@@ -289,8 +339,11 @@ def start_service(
 
 
 def complete(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
-    """The worker checked out; the service is done."""
-    return _transition(session, order, OrderEvent.COMPLETE, actor=actor, now=now)
+    """The worker checked out; the service is done and what was reserved is consumed."""
+    locked = _lock(session, order, OrderEvent.COMPLETE)
+    locked = _transition(session, locked, OrderEvent.COMPLETE, actor=actor, now=now)
+    accounting.consume(session, locked, actor=actor, now=now)
+    return locked
 
 
 def settle(session: Session, order: Order, *, actor: str, now: datetime | None = None) -> Order:
@@ -308,27 +361,70 @@ def cancellation_fee(order: Order, at: datetime) -> int:
 def cancel(
     session: Session, order: Order, *, actor: str, reason: str, now: datetime | None = None
 ) -> Order:
-    """Cancel the order; a late cancellation records a fee."""
+    """Cancel the order; a late cancellation records a fee.
+
+    The fee is consumed from the household's reservation and the rest of it released; the
+    subsidy is always released in full.
+    """
     if not reason.strip():
         raise Validation("a cancellation needs a reason")
     at = now or utcnow()
-    locked = _transition(session, order, OrderEvent.CANCEL, actor=actor, reason=reason, now=at)
+    locked = _lock(session, order, OrderEvent.CANCEL)
+    locked = _transition(session, locked, OrderEvent.CANCEL, actor=actor, reason=reason, now=at)
     locked.cancellation_fee_fen = cancellation_fee(locked, at)
     locked.cancel_reason = reason
     _release_booking(session, locked, at)
     session.add(locked)
     session.flush()
+    accounting.release(
+        session,
+        locked,
+        actor=actor,
+        reason=f"cancelled: {reason}",
+        now=at,
+        household_fee_fen=locked.cancellation_fee_fen,
+    )
     return locked
 
 
 def mark_no_show(
     session: Session, order: Order, *, actor: str, reason: str, now: datetime | None = None
 ) -> Order:
-    """Nobody was home (or the worker never came); the booking is released."""
-    locked = _transition(session, order, OrderEvent.NO_SHOW, actor=actor, reason=reason, now=now)
+    """Nobody was home (or the worker never came); the booking and the reserved money are
+    released."""
+    locked = _lock(session, order, OrderEvent.NO_SHOW)
+    locked = _transition(session, locked, OrderEvent.NO_SHOW, actor=actor, reason=reason, now=now)
     _release_booking(session, locked, now)
     session.flush()
+    accounting.release(session, locked, actor=actor, reason=f"no-show: {reason}", now=now)
     return locked
+
+
+def refund(
+    session: Session,
+    order: Order,
+    *,
+    amount_fen: int,
+    payer: Payer,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> LedgerEntry:
+    """Reverse consumed money: a refund to the household, or an audit clawback of the subsidy.
+
+    Refuses more than the payer's consumed money not yet reversed (Validation).
+    """
+    if amount_fen <= 0:
+        raise Validation("a refund must be a positive amount")
+    if not reason.strip():
+        raise Validation("a refund needs a reason")
+    assert order.id is not None
+    pricing_service.lock_ledger(session)
+    locked = repo.get_for_update(session, order.id)
+    assert locked is not None
+    return accounting.reverse(
+        session, locked, amount_fen=amount_fen, payer=payer, reason=reason, actor=actor, now=now
+    )
 
 
 def reschedule(
@@ -416,8 +512,12 @@ def materialize_series(
     *,
     actor: str,
     now: datetime | None = None,
+    public_ids: Callable[[], str] | None = None,
 ) -> list[Order]:
-    """Create (and confirm) the series' orders in [start, end]; existing dates are skipped."""
+    """Create (and confirm) the series' orders in [start, end]; existing dates are skipped.
+
+    ``public_ids`` draws each new order's public id (default: random from the OS).
+    """
     if not series.active:
         raise Validation("the series is not active")
     assert series.id is not None
@@ -445,6 +545,7 @@ def materialize_series(
             actor=actor,
             series_id=series.id,
             now=now,
+            public_id=public_ids() if public_ids is not None else None,
         )
         created.append(confirm(session, order, actor=f"series:{series.public_id}", now=now))
     return created

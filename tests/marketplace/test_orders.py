@@ -61,8 +61,9 @@ class TestCreate:
 
     def test_price_snapshot_and_first_transition(self, session: Session) -> None:
         order = f.make_order(session, duration_minutes=100)
-        # daily living care: 50.00/h, 100 min billed as 105 min (15-minute steps) = 87.50
-        assert order.list_price_fen == 8750
+        # daily living care for the factory's 86-year-old: the 80+ care subsidy caps the price
+        # at the 45.00/h guide price; 100 min billed as 105 min (15-minute steps) = 78.75
+        assert order.list_price_fen == 7875
         assert order.copay_fen + order.subsidy_fen == order.list_price_fen
         assert order.price_breakdown["billed_minutes"] == 105
         assert order.public_id.startswith("ord_") and len(order.public_id) == 24
@@ -217,8 +218,8 @@ class TestLifecycle:
         late = NINE - timedelta(minutes=30)
         order = orders_service.cancel(session, order, actor="household", reason="x", now=late)
         assert order.status == OrderStatus.CANCELLED
-        # 20 % of the 50.00 co-pay.
-        assert order.cancellation_fee_fen == 1000
+        # 20 % of the 22.50 co-pay (45.00 at the guide price, half of it subsidised for 80+).
+        assert order.cancellation_fee_fen == 450
         history = orders_service.transitions(session, order)
         assert (history[-1].event, history[-1].reason, history[-1].at) == ("cancel", "x", late)
 
