@@ -12,19 +12,18 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.errors import Conflict, Validation
 from core.timeutil import utcnow
 from pricing import repository as repo
 from pricing.models import (
     GENESIS_HASH,
-    DistrictBalance,
     EntryKind,
     LedgerEntry,
     LedgerHead,
-    MemberBalance,
     Payer,
 )
 
@@ -211,6 +210,20 @@ class Verification:
         return self.first_broken_id is None and not self.problem and not self.balance_problems
 
 
+def _differences(
+    what: str, stored: dict[tuple[Any, str], list[int]], replayed: dict[tuple[Any, str], list[int]]
+) -> list[str]:
+    """Balances whose stored [committed, consumed] differ from the ledger's replay."""
+    out = []
+    for key in sorted(set(stored) | set(replayed)):
+        if stored.get(key, [0, 0]) != replayed.get(key, [0, 0]):
+            out.append(
+                f"{what} {key[0]} {key[1]}: stored {stored.get(key, [0, 0])}, "
+                f"ledger gives {replayed.get(key, [0, 0])}"
+            )
+    return out
+
+
 def verify(session: Session) -> Verification:
     """Walk the chain: ids consecutive from 1, each prev_hash and hash right, head at the end.
 
@@ -251,27 +264,17 @@ def verify(session: Session) -> Verification:
             f"the chain ends at entry {count} but its head records entry "
             f"{head.last_id if head else '(no head)'}: entries were removed from the end",
         )
-    problems: list[str] = []
     stored_members = {
         (r.member_id, r.month): [r.committed_fen, r.consumed_fen]
-        for r in session.exec(select(MemberBalance)).all()
+        for r in repo.member_balances(session)
     }
-    for key in sorted(set(stored_members) | set(members)):
-        if stored_members.get(key, [0, 0]) != members.get(key, [0, 0]):
-            problems.append(
-                f"member {key[0]} {key[1]}: stored {stored_members.get(key, [0, 0])}, "
-                f"ledger gives {members.get(key, [0, 0])}"
-            )
     stored_districts = {
         (r.district_code, r.month): [r.committed_fen, r.consumed_fen]
-        for r in session.exec(select(DistrictBalance)).all()
+        for r in repo.district_balances(session)
     }
-    for dkey in sorted(set(stored_districts) | set(districts)):
-        if stored_districts.get(dkey, [0, 0]) != districts.get(dkey, [0, 0]):
-            problems.append(
-                f"district {dkey[0]} {dkey[1]}: stored {stored_districts.get(dkey, [0, 0])}, "
-                f"ledger gives {districts.get(dkey, [0, 0])}"
-            )
+    problems = _differences("member", stored_members, members) + _differences(
+        "district", stored_districts, districts
+    )
     return Verification(count, None, "", tuple(problems))
 
 

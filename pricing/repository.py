@@ -91,6 +91,16 @@ def district_balance(
     return row
 
 
+def member_balances(session: Session) -> Sequence[MemberBalance]:
+    """Every member's monthly balance row."""
+    return session.exec(select(MemberBalance)).all()
+
+
+def district_balances(session: Session) -> Sequence[DistrictBalance]:
+    """Every district's monthly balance row."""
+    return session.exec(select(DistrictBalance)).all()
+
+
 def entries(session: Session, *, batch: int = 2000) -> Iterator[LedgerEntry]:
     """Every entry in chain order, read in batches."""
     last = 0
