@@ -6,7 +6,6 @@ trigger under BEGIN IMMEDIATE must each refuse all but one.
 
 from __future__ import annotations
 
-import threading
 from datetime import time, timedelta
 
 import pytest
@@ -15,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.dbtypes import UTCDateTime
-from core.errors import Conflict
 from core.timeutil import local_datetime
 from marketplace.orders import repository as orders_repo
 from marketplace.orders import service as orders_service
-from marketplace.orders.models import OrderStatus
+from marketplace.orders.models import Order, OrderStatus
 from tests import factories as f
+from tests.races import race
 
 THREADS = 8
 
@@ -44,34 +43,11 @@ def _setup(engine: Engine) -> tuple[int, list[int]]:
 
 
 def _race(engine: Engine, worker_id: int, order_ids: list[int], stagger_min: int) -> list[str]:
-    barrier = threading.Barrier(len(order_ids))
-    results: list[str] = [""] * len(order_ids)
-
-    def attempt(i: int, order_id: int) -> None:
+    def book(session: Session, order: Order, i: int) -> None:
         start = local_datetime(f.DAY, time(9)) + timedelta(minutes=i * stagger_min)
-        with Session(engine) as session:
-            barrier.wait()
-            try:
-                order = orders_repo.get(session, order_id)
-                assert order is not None
-                orders_service.schedule(
-                    session, order, worker_id=worker_id, start=start, actor=f"thread:{i}"
-                )
-                session.commit()
-                results[i] = "booked"
-            except Conflict:
-                session.rollback()
-                results[i] = "conflict"
-            except Exception as exc:  # a test failure, reported with the type
-                session.rollback()
-                results[i] = f"error:{type(exc).__name__}:{exc}"
+        orders_service.schedule(session, order, worker_id=worker_id, start=start, actor=f"t:{i}")
 
-    threads = [threading.Thread(target=attempt, args=(i, oid)) for i, oid in enumerate(order_ids)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return race(engine, order_ids, book, "booked")
 
 
 def test_only_one_of_concurrent_overlapping_bookings_wins(engine: Engine) -> None:

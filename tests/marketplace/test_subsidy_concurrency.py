@@ -7,7 +7,6 @@ BEGIN IMMEDIATE), so exactly as many win as fit and the others get Conflict.
 
 from __future__ import annotations
 
-import threading
 from datetime import date, time
 
 import pytest
@@ -20,13 +19,14 @@ from marketplace.households.models import ProtectedCategory
 from marketplace.orders import quoting
 from marketplace.orders import repository as orders_repo
 from marketplace.orders import service as orders_service
-from marketplace.orders.models import OrderStatus
+from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.schemas import OrderCreate
 from pricing import ledger
 from pricing import repository as pricing_repo
 from pricing.ledger import EntryDraft
 from pricing.models import EntryKind, Payer
 from tests import factories as f
+from tests.races import race
 
 THREADS = 8
 MONTH = "2026-12"
@@ -83,31 +83,10 @@ def _setup(engine: Engine) -> tuple[int, list[int]]:
 
 
 def _race(engine: Engine, order_ids: list[int]) -> list[str]:
-    barrier = threading.Barrier(len(order_ids))
-    results = [""] * len(order_ids)
+    def confirm(session: Session, order: Order, i: int) -> None:
+        orders_service.confirm(session, order, actor=f"thread:{i}")
 
-    def attempt(i: int, order_id: int) -> None:
-        with Session(engine) as session:
-            barrier.wait()
-            try:
-                order = orders_repo.get(session, order_id)
-                assert order is not None
-                orders_service.confirm(session, order, actor=f"thread:{i}")
-                session.commit()
-                results[i] = "confirmed"
-            except Conflict:
-                session.rollback()
-                results[i] = "conflict"
-            except Exception as exc:  # a test failure, reported with the type
-                session.rollback()
-                results[i] = f"error:{type(exc).__name__}:{exc}"
-
-    threads = [threading.Thread(target=attempt, args=(i, oid)) for i, oid in enumerate(order_ids)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return race(engine, order_ids, confirm, "confirmed")
 
 
 def test_concurrent_confirmations_stay_within_the_cap(engine: Engine) -> None:
