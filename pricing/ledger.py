@@ -105,17 +105,14 @@ def _same(entry: LedgerEntry, draft: EntryDraft) -> bool:
 
 def append(session: Session, draft: EntryDraft, *, now: datetime | None = None) -> LedgerEntry:
     """Append one entry, or return the entry already made with the same idempotency key."""
+    # Lock first: the key is then looked up once, and no other append can slip in between.
+    head = repo.lock_head(session)
     existing = repo.entry_by_key(session, draft.idempotency_key)
     if existing is not None:
         if not _same(existing, draft):
             raise Conflict(
                 f"idempotency key {draft.idempotency_key!r} was used for a different entry"
             )
-        return existing
-    head = repo.lock_head(session)
-    # Another transaction may have appended the same key while this one waited for the lock.
-    existing = repo.entry_by_key(session, draft.idempotency_key)
-    if existing is not None:
         return existing
     entry = LedgerEntry(
         id=head.last_id + 1,

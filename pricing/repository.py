@@ -27,15 +27,11 @@ def entry_by_key(session: Session, key: str) -> LedgerEntry | None:
 
 
 def lock_head(session: Session) -> LedgerHead:
-    """The chain head, locked for this transaction (FOR UPDATE; SQLite writes are serial)."""
-    head = session.exec(select(LedgerHead).where(LedgerHead.id == 1).with_for_update()).first()
-    if head is None:
-        raise Conflict("the ledger has no head row; run the database migrations")
-    return head
+    """The chain head, locked for this transaction (FOR UPDATE; SQLite writes are serial).
 
-
-def lock_head_fresh(session: Session) -> LedgerHead:
-    """The chain head, locked, with its values re-read even if the session holds an older copy."""
+    Re-read even when the session holds an older copy: appending after a stale head would
+    reuse an id and break the chain.
+    """
     stmt = select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
     head = session.exec(stmt.execution_options(populate_existing=True)).first()
     if head is None:

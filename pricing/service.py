@@ -171,7 +171,7 @@ def tariff_for(
 
 def lock_ledger(session: Session) -> None:
     """Take the ledger head lock for the rest of the transaction (take it before order rows)."""
-    repo.lock_head_fresh(session)
+    repo.lock_head(session)
 
 
 def check_room(
@@ -187,7 +187,7 @@ def check_room(
     """Refuse (Conflict) a reservation that would take the member past ``cap_fen`` or the
     district past its budget in ``policy_version``; holds the ledger head lock, so the check
     and the reservation that follows it in the same transaction are atomic."""
-    repo.lock_head_fresh(session)
+    repo.lock_head(session)
     member, district = repo.refresh_balances(session, member_id, district_code, month)
     problems: list[str] = []
     used = member.committed_fen if member is not None else 0
