@@ -20,17 +20,18 @@ class PriceSnapshot:
     currency: str = "CNY"
     breakdown: dict[str, Any] = field(default_factory=dict)
     policy_version: str | None = None
+    ltc_fen: int = 0  # paid by long-term-care insurance
 
     def __post_init__(self) -> None:
-        if self.list_price_fen < 0 or self.subsidy_fen < 0:
+        if self.list_price_fen < 0 or self.subsidy_fen < 0 or self.ltc_fen < 0:
             raise Validation("prices cannot be negative")
-        if self.subsidy_fen > self.list_price_fen:
-            raise Validation("subsidy cannot exceed the price")
+        if self.subsidy_fen + self.ltc_fen > self.list_price_fen:
+            raise Validation("subsidy and insurance cannot exceed the price")
 
     @property
     def copay_fen(self) -> int:
         """What the household pays."""
-        return self.list_price_fen - self.subsidy_fen
+        return self.list_price_fen - self.subsidy_fen - self.ltc_fen
 
 
 def billable_minutes(minutes: int) -> int:

@@ -183,6 +183,11 @@ def member_committed(session: Session, member_id: int, month: str) -> int:
     return row.committed_fen if row is not None else 0
 
 
+def member_ltc_committed(session: Session, member_id: int, month: str) -> int:
+    """Long-term-care insurance money reserved or used for the member in the month."""
+    return repo.member_payer_committed(session, member_id, month, Payer.LTC_INSURANCE)
+
+
 def district_committed(session: Session, district_code: str, month: str) -> int:
     """Subsidy reserved or used in the district in the month."""
     row = repo.district_balance(session, district_code, month)

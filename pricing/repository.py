@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict
@@ -156,6 +156,15 @@ def tariff(session: Session, provider_id: int, item_id: int) -> ProviderTariff |
     ).first()
 
 
+def tariffs_of_provider(session: Session, provider_id: int) -> Sequence[ProviderTariff]:
+    """A provider's own prices, by item id."""
+    return session.exec(
+        select(ProviderTariff)
+        .where(ProviderTariff.provider_id == provider_id)
+        .order_by(col(ProviderTariff.item_id))
+    ).all()
+
+
 def entries_of_provider(session: Session, provider_id: int, month: str) -> Sequence[LedgerEntry]:
     """A provider's entries for one service month, in chain order."""
     return session.exec(
@@ -163,6 +172,24 @@ def entries_of_provider(session: Session, provider_id: int, month: str) -> Seque
         .where(LedgerEntry.provider_id == provider_id, LedgerEntry.month == month)
         .order_by(col(LedgerEntry.id))
     ).all()
+
+
+def member_payer_committed(session: Session, member_id: int, month: str, payer: Payer) -> int:
+    """What one payer has reserved or paid for a member in a month (in SQL): reserved, less
+    released, less reversed."""
+    signed = case(
+        (col(LedgerEntry.kind) == EntryKind.RESERVE.value, LedgerEntry.amount_fen),
+        (col(LedgerEntry.kind) == EntryKind.CONSUME.value, 0),
+        else_=-col(LedgerEntry.amount_fen),
+    )
+    total = session.exec(
+        select(func.coalesce(func.sum(signed), 0)).where(
+            LedgerEntry.member_id == member_id,
+            LedgerEntry.month == month,
+            LedgerEntry.payer == payer.value,
+        )
+    ).one()
+    return int(total)
 
 
 def provider_sums(

@@ -6,6 +6,7 @@ Services flush and never commit; the caller's unit of work commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ from sqlmodel import Session
 from core.errors import Conflict, NotFound, Validation
 from core.timeutil import local_date, utcnow
 from pricing import repository as repo
-from pricing.models import ProviderTariff, SubsidyPolicy
+from pricing.models import Payer, ProviderTariff, SubsidyPolicy
 from pricing.policy import PolicyDocument, load_policy, policy_to_dict
 from pricing.tariff import Surcharges, Tariff, Unit
 
@@ -138,6 +139,11 @@ def set_tariff(
     return row
 
 
+def tariffs_of_provider(session: Session, provider_id: int) -> Sequence[ProviderTariff]:
+    """The provider's own prices (items without a row sell at the reference price)."""
+    return repo.tariffs_of_provider(session, provider_id)
+
+
 def tariff_for(
     session: Session,
     *,
@@ -206,6 +212,21 @@ def check_room(
             )
     if problems:
         raise Conflict(f"the quote is out of date: {'; '.join(problems)}; quote again")
+
+
+def check_ltc_room(
+    session: Session, *, member_id: int, month: str, amount_fen: int, limit_fen: int
+) -> None:
+    """Refuse (Conflict) an insurance share that would take the member past the benefit's
+    monthly limit; holds the ledger head lock."""
+    repo.lock_head(session)
+    used = repo.member_payer_committed(session, member_id, month, Payer.LTC_INSURANCE)
+    if used + amount_fen > limit_fen:
+        raise Conflict(
+            f"the quote is out of date: the member has {_yuan(max(limit_fen - used, 0))} yuan "
+            f"of the long-term-care limit ({_yuan(limit_fen)} yuan) left for {month}, the "
+            f"quote needs {_yuan(amount_fen)}; quote again"
+        )
 
 
 def policy_version_budget(session: Session, version: str, district_code: str) -> int | None:

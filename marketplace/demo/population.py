@@ -24,6 +24,7 @@ from marketplace.households.models import (
     DisabilityLevel,
     FamilyProxy,
     Household,
+    LtcEntitlement,
     Member,
     MemberPreference,
     PeriodKind,
@@ -32,6 +33,7 @@ from marketplace.households.models import (
     StatusPeriod,
     StatusReview,
 )
+from pricing.policy import ServiceClass
 
 P = ProtectedCategory
 
@@ -131,6 +133,7 @@ class PopulationCounts:
     protected: Counter[str] = field(default_factory=Counter)
     disability_levels: Counter[str] = field(default_factory=Counter)
     pending: int = 0
+    ltc_insured: int = 0
     periods: Counter[str] = field(default_factory=Counter)
     preferences: int = 0
     proxies: int = 0
@@ -426,6 +429,7 @@ def add_protected_statuses(
     of people), plus a handful of applications still pending review."""
     ctx.phase("protected status", len(households))
     rows: list[ProtectedStatus] = []
+    ltc: list[LtcEntitlement] = []
     rng = ctx.rng
     for demo in households:
         dibao_household = rng.random() < 0.04
@@ -446,6 +450,10 @@ def add_protected_statuses(
                 granted.append(_status(ctx, demo, person, P.DISABILITY, level=level))
                 person.disability = level
                 counts.disability_levels[level.value] += 1
+                benefit = _ltc_benefit(ctx, person, level)
+                if benefit is not None:
+                    ltc.append(benefit)
+                    counts.ltc_insured += 1
             for status in granted:
                 person.categories.append(ProtectedCategory(status.category))
                 counts.protected[ProtectedCategory(status.category).value] += 1
@@ -456,6 +464,35 @@ def add_protected_statuses(
     for first in range(0, len(rows), BATCH * 4):
         ctx.session.add_all(rows[first : first + BATCH * 4])
         ctx.session.flush()
+    ctx.session.add_all(ltc)
+    ctx.session.flush()
+
+
+# Long-term-care insurance (长护险) for assessed severe and total disability: the insurer's share
+# of care and its monthly limit. Demo figures in the range of the national pilots.
+LTC_BENEFITS = {
+    DisabilityLevel.SEVERE: (70, 120_000),
+    DisabilityLevel.TOTAL: (80, 180_000),
+}
+LTC_INSURED_SHARE = 0.6  # of people aged 60+ with such an assessment
+
+
+def _ltc_benefit(
+    ctx: DemoContext, person: DemoMember, level: DisabilityLevel
+) -> LtcEntitlement | None:
+    if level not in LTC_BENEFITS or not person.elder or ctx.rng.random() >= LTC_INSURED_SHARE:
+        return None
+    share, limit = LTC_BENEFITS[level]
+    return LtcEntitlement(
+        member_id=person.id,
+        scheme="福州市长期护理保险",
+        service_classes=[ServiceClass.CARE.value],
+        share_percent=share,
+        monthly_limit_fen=limit,
+        valid_from=ctx.days_before(30, 700),
+        recorded_by="福州市医保局",
+        created_at=ctx.snapshot - timedelta(days=30),
+    )
 
 
 # --- hospital stays, deaths, moves -------------------------------------------------------

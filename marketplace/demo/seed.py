@@ -70,6 +70,7 @@ class DemoSummary:
     protected: dict[str, int]
     disability_levels: dict[str, int]
     pending_applications: int
+    ltc_insured: int
     status_periods: dict[str, int]
     member_preferences: int
     worker_preferences: int
@@ -219,6 +220,7 @@ def seed_demo(
         protected={k: counts.protected.get(k, 0) for k in _CATEGORY_LABELS},
         disability_levels=dict(sorted(counts.disability_levels.items())),
         pending_applications=counts.pending,
+        ltc_insured=counts.ltc_insured,
         status_periods=dict(sorted(counts.periods.items())),
         member_preferences=counts.preferences,
         worker_preferences=orders.worker_preferences,

@@ -134,6 +134,32 @@ class StatusPeriod(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class LtcEntitlement(SQLModel, table=True):
+    """A member's long-term-care insurance benefit (长护险), as the insurer assessed it.
+
+    The insurer pays ``share_percent`` of the price of covered services, up to
+    ``monthly_limit_fen`` a calendar month, before the subsidy and the household.
+    """
+
+    __tablename__ = "ltc_entitlement"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="dates"),
+        CheckConstraint("share_percent > 0 AND share_percent <= 100", name="share"),
+        CheckConstraint("monthly_limit_fen >= 0", name="limit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    scheme: str = Field(max_length=60)
+    service_classes: list[str] = json_list_field()
+    share_percent: int
+    monthly_limit_fen: int
+    valid_from: date
+    valid_to: date | None = None
+    recorded_by: str = Field(max_length=80)
+    created_at: datetime = created_at_field()
+
+
 class MemberPreference(SQLModel, table=True):
     """Caregiver gender and language a member asks for."""
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from marketplace.households.models import (
     FamilyProxy,
     Household,
+    LtcEntitlement,
     Member,
     MemberPreference,
     PeriodKind,
@@ -70,6 +71,15 @@ def list_statuses(session: Session, member_id: int) -> Sequence[ProtectedStatus]
         .order_by(col(ProtectedStatus.valid_from), col(ProtectedStatus.id))
     )
     return session.exec(stmt).all()
+
+
+def list_ltc_entitlements(session: Session, member_id: int) -> Sequence[LtcEntitlement]:
+    """A member's long-term-care insurance benefits, earliest first."""
+    return session.exec(
+        select(LtcEntitlement)
+        .where(LtcEntitlement.member_id == member_id)
+        .order_by(col(LtcEntitlement.valid_from), col(LtcEntitlement.id))
+    ).all()
 
 
 def get_period(session: Session, period_id: int) -> StatusPeriod | None:

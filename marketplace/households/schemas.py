@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from marketplace.households.models import DisabilityLevel, PeriodKind, ProtectedCategory
 from marketplace.providers.models import Gender
+from pricing.policy import ServiceClass
 
 
 class HouseholdCreate(BaseModel):
@@ -74,6 +75,27 @@ class StatusPeriodCreate(BaseModel):
             raise ValueError(f"a {self.kind.value} period has no end date")
         if self.ends_on is not None and self.ends_on < self.starts_on:
             raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class LtcEntitlementCreate(BaseModel):
+    """A long-term-care insurance benefit: the insurer's share of covered services and its
+    monthly limit."""
+
+    scheme: str = Field(min_length=1, max_length=60)
+    service_classes: list[ServiceClass] = Field(min_length=1, max_length=4)
+    share_percent: int = Field(gt=0, le=100)
+    monthly_limit_fen: int = Field(ge=0, le=10_000_000)
+    valid_from: date
+    valid_to: date | None = None
+    recorded_by: str = Field(min_length=1, max_length=80)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LtcEntitlementCreate:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to must not be before valid_from")
+        if len(set(self.service_classes)) != len(self.service_classes):
+            raise ValueError("service_classes lists a class twice")
         return self
 
 

@@ -21,6 +21,7 @@ from marketplace.households.models import (
     DisabilityLevel,
     FamilyProxy,
     Household,
+    LtcEntitlement,
     Member,
     MemberPreference,
     PeriodKind,
@@ -34,6 +35,7 @@ from marketplace.households.models import (
 from marketplace.households.schemas import (
     FamilyProxyCreate,
     HouseholdCreate,
+    LtcEntitlementCreate,
     MemberCreate,
     MemberPreferenceUpdate,
     ProtectedStatusCreate,
@@ -497,6 +499,49 @@ def is_serviceable(session: Session, member_id: int, day: date) -> Serviceabilit
         return Serviceability(serviceable=True)
     first = min(blocking, key=lambda p: _PERIOD_PRECEDENCE[PeriodKind(p.kind)])
     return Serviceability(serviceable=False, reason=PeriodKind(first.kind), period_id=first.id)
+
+
+# --- long-term-care insurance -----------------------------------------------------------
+
+
+def add_ltc_entitlement(
+    session: Session, member_id: int, data: LtcEntitlementCreate
+) -> LtcEntitlement:
+    """Record the insurer's benefit for a member; benefits of one member may not overlap."""
+    get_member_or_raise(session, member_id)
+    for other in repo.list_ltc_entitlements(session, member_id):
+        if _overlaps(other.valid_from, other.valid_to, data.valid_from, data.valid_to):
+            raise Conflict(
+                "the member already has a long-term-care benefit in that period",
+                entitlement_id=other.id,
+            )
+    row = LtcEntitlement(
+        member_id=member_id,
+        scheme=data.scheme,
+        service_classes=[c.value for c in data.service_classes],
+        share_percent=data.share_percent,
+        monthly_limit_fen=data.monthly_limit_fen,
+        valid_from=data.valid_from,
+        valid_to=data.valid_to,
+        recorded_by=data.recorded_by,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def ltc_entitlement_on(session: Session, member_id: int, day: date) -> LtcEntitlement | None:
+    """The member's long-term-care benefit in force on ``day``, if any."""
+    for row in repo.list_ltc_entitlements(session, member_id):
+        if row.valid_from <= day and (row.valid_to is None or day <= row.valid_to):
+            return row
+    return None
+
+
+def list_ltc_entitlements(session: Session, member_id: int) -> Sequence[LtcEntitlement]:
+    """A member's long-term-care benefits, earliest first."""
+    get_member_or_raise(session, member_id)
+    return repo.list_ltc_entitlements(session, member_id)
 
 
 # --- preferences -------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pricing.models import EntryKind, LedgerEntry, Payer
 
 QUOTE_KEYS = ("policy_version", "month", "district", "cap_fen")
 # Payers in the order their entries are written.
-PAYERS = (Payer.SUBSIDY, Payer.HOUSEHOLD)
+PAYERS = (Payer.LTC_INSURANCE, Payer.SUBSIDY, Payer.HOUSEHOLD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,16 @@ class Terms:
     copay_fen: int
     cap_fen: int
     reason: str
+    ltc_fen: int = 0
+    ltc_limit_fen: int = 0
 
     def amount(self, payer: Payer) -> int:
         """What the payer owes for the order as quoted."""
-        return self.subsidy_fen if payer is Payer.SUBSIDY else self.copay_fen
+        if payer is Payer.SUBSIDY:
+            return self.subsidy_fen
+        if payer is Payer.LTC_INSURANCE:
+            return self.ltc_fen
+        return self.copay_fen
 
 
 def terms(session: Session, order: Order) -> Terms:
@@ -67,6 +73,8 @@ def terms(session: Session, order: Order) -> Terms:
             copay_fen=order.copay_fen,
             cap_fen=int(breakdown["cap_fen"]),
             reason=str(breakdown.get("reason", "")),
+            ltc_fen=order.ltc_fen,
+            ltc_limit_fen=int(breakdown.get("ltc_limit_fen") or 0),
         )
     household = session.get(Household, order.household_id)
     assert household is not None
@@ -176,8 +184,17 @@ def _append(
 
 def check_reservation(session: Session, order: Order) -> None:
     """Refuse (Conflict) to reserve a subsidy that no longer fits the member's cap or the
-    district's budget; call under the ledger head lock."""
+    district's budget, or an insurance share beyond its monthly limit; call under the ledger
+    head lock."""
     t = terms(session, order)
+    if t.ltc_fen > 0:
+        pricing_service.check_ltc_room(
+            session,
+            member_id=t.member_id,
+            month=t.month,
+            amount_fen=t.ltc_fen,
+            limit_fen=t.ltc_limit_fen,
+        )
     if t.subsidy_fen <= 0:
         return
     pricing_service.check_room(
@@ -195,8 +212,9 @@ def reserve(session: Session, order: Order, *, actor: str, now: datetime | None)
     """Hold the subsidy and the co-pay for a confirmed order (right after
     :func:`check_reservation`, which read the balances afresh under the lock)."""
     t = terms(session, order)
+    reasons = {Payer.SUBSIDY: t.reason, Payer.HOUSEHOLD: "co-pay"}
     for payer in PAYERS:
-        reason = t.reason if payer is Payer.SUBSIDY else "co-pay"
+        reason = reasons.get(payer, "long-term-care insurance")
         _append(
             session,
             t,
@@ -279,7 +297,7 @@ def reverse(
 ) -> LedgerEntry:
     """Take back consumed money (a refund to the household, a subsidy clawback)."""
     if payer not in PAYERS:
-        raise Validation(f"refunds are for the household or the subsidy, not {payer.value}")
+        raise Validation(f"nothing is refunded to {payer.value}")
     t = terms(session, order)
     position = _fresh_positions(session, order, t)[payer]
     if amount_fen > position.refundable:

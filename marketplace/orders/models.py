@@ -48,7 +48,7 @@ class Order(SQLModel, table=True):
         UniqueConstraint("series_id", "service_date", name="uq_order_series_date"),
         CheckConstraint("duration_minutes > 0", name="duration"),
         CheckConstraint("quantity > 0", name="quantity"),
-        CheckConstraint("copay_fen + subsidy_fen = list_price_fen", name="price_adds_up"),
+        CheckConstraint("copay_fen + subsidy_fen + ltc_fen = list_price_fen", name="price_adds_up"),
         Index("ix_order_date_status", "service_date", "status"),
     )
 
@@ -71,6 +71,7 @@ class Order(SQLModel, table=True):
     list_price_fen: int = 0
     subsidy_fen: int = 0
     copay_fen: int = 0
+    ltc_fen: int = 0  # long-term-care insurance's share
     price_breakdown: dict[str, Any] = json_dict_field()
     policy_version: str | None = Field(default=None, max_length=40)
     quoted_at: datetime | None = utc_field()

@@ -61,6 +61,49 @@ DISABILITY_GROUP: Mapping[DisabilityLevel, Group] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class LtcCover:
+    """The member's long-term-care insurance benefit as it applies to one order."""
+
+    scheme: str
+    share_percent: int
+    monthly_limit_fen: int
+    used_fen: int  # reserved or paid by the insurer earlier this month
+    covered_fen: int  # share of the price, before the monthly limit
+
+    @property
+    def amount_fen(self) -> int:
+        """What the insurer offers to pay: its share, within what is left of the limit."""
+        return min(self.covered_fen, max(self.monthly_limit_fen - self.used_fen, 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON for the order's price breakdown."""
+        return {
+            "scheme": self.scheme,
+            "share_percent": self.share_percent,
+            "monthly_limit_fen": self.monthly_limit_fen,
+            "used_fen": self.used_fen,
+            "covered_fen": self.covered_fen,
+        }
+
+
+def ltc_cover(
+    session: Session, *, member_id: int, cls: ServiceClass, day: date, month: str, price_fen: int
+) -> LtcCover | None:
+    """The insurer's part of an order: its share of the price of a covered service, rounded
+    down to the fen; None when the member has no benefit for the service that day."""
+    benefit = households_service.ltc_entitlement_on(session, member_id, day)
+    if benefit is None or cls.value not in benefit.service_classes:
+        return None
+    return LtcCover(
+        scheme=benefit.scheme,
+        share_percent=benefit.share_percent,
+        monthly_limit_fen=benefit.monthly_limit_fen,
+        used_fen=ledger.member_ltc_committed(session, member_id, month),
+        covered_fen=price_fen * benefit.share_percent // 100,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Quote:
     """An order's price, who pays what and why, and the limits it was quoted against."""
 
@@ -77,6 +120,7 @@ class Quote:
     balance_after_fen: int
     district_budget_fen: int | None
     district_remaining_fen: int | None
+    ltc: LtcCover | None = None
 
     @property
     def policy_version(self) -> str:
@@ -97,6 +141,11 @@ class Quote:
     def copay_fen(self) -> int:
         """What the household pays."""
         return self.decision.copay_fen
+
+    @property
+    def ltc_fen(self) -> int:
+        """What long-term-care insurance pays."""
+        return self.decision.ltc_fen
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON kept as the order's price breakdown."""
@@ -125,6 +174,8 @@ class Quote:
             "balance_after_fen": self.balance_after_fen,
             "district_budget_fen": self.district_budget_fen,
             "district_remaining_fen": self.district_remaining_fen,
+            "ltc": None if self.ltc is None else self.ltc.to_dict(),
+            "ltc_limit_fen": None if self.ltc is None else self.ltc.monthly_limit_fen,
         }
 
 
@@ -224,6 +275,9 @@ def quote(
         holidays=default_calendar(),
     )
 
+    ltc = ltc_cover(
+        session, member_id=member_id, cls=cls, day=day, month=month, price_fen=price.total_fen
+    )
     cap_used = ledger.member_committed(session, member_id, month)
     budget = policy.district_budget_fen(district)
     remaining: int | None = None
@@ -242,6 +296,7 @@ def quote(
             cap_used_fen=cap_used,
             district_remaining_fen=remaining,
             district=district,
+            ltc_fen=0 if ltc is None else ltc.amount_fen,
         ),
     )
     return Quote(
@@ -258,7 +313,16 @@ def quote(
         balance_after_fen=decision.cap_remaining_fen - decision.subsidy_fen,
         district_budget_fen=budget,
         district_remaining_fen=remaining,
+        ltc=ltc,
     )
 
 
-__all__ = ["Quote", "distance_from_base", "district_code", "groups_on", "quote"]
+__all__ = [
+    "LtcCover",
+    "Quote",
+    "distance_from_base",
+    "district_code",
+    "groups_on",
+    "ltc_cover",
+    "quote",
+]

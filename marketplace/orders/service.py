@@ -191,6 +191,7 @@ def create_order(
         currency=snapshot.currency,
         list_price_fen=snapshot.list_price_fen,
         subsidy_fen=snapshot.subsidy_fen,
+        ltc_fen=snapshot.ltc_fen,
         copay_fen=snapshot.copay_fen,
         price_breakdown=dict(snapshot.breakdown),
         policy_version=snapshot.policy_version,
@@ -222,6 +223,7 @@ def _quoted_price(
     return PriceSnapshot(
         list_price_fen=q.list_price_fen,
         subsidy_fen=q.subsidy_fen,
+        ltc_fen=q.ltc_fen,
         breakdown=q.to_dict(),
         policy_version=q.policy_version,
     )

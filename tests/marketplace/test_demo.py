@@ -29,7 +29,9 @@ from marketplace.demo.seed import DemoSummary, default_start_date, seed_demo
 from marketplace.geography.models import Area, AreaLevel
 from marketplace.households import service as households_service
 from marketplace.households.models import (
+    DisabilityLevel,
     Household,
+    LtcEntitlement,
     Member,
     PeriodKind,
     ProtectedCategory,
@@ -50,6 +52,7 @@ from marketplace.providers.models import (
     WorkerShift,
     WorkerShiftException,
 )
+from pricing.models import LedgerEntry, Payer
 from tests.conftest import BACKENDS, _pg_admin, _pg_url
 
 SEED = 2026
@@ -316,6 +319,28 @@ class TestPeople:
             assert s.evidence_encrypted is not None
             assert s.certificate_no_masked.startswith("*")
 
+    def test_long_term_care_insurance_pays_for_care_of_the_insured(
+        self, db: Session, city: City
+    ) -> None:
+        benefits = db.exec(sql_select(LtcEntitlement)).all()
+        assert len(benefits) == city.summary.ltc_insured > 0
+        insured = {b.member_id for b in benefits}
+        assert len(insured) == len(benefits)
+        levels = {
+            s.member_id: s.disability_level
+            for s in db.exec(sql_select(ProtectedStatus)).all()
+            if s.disability_level is not None
+        }
+        assert all(levels[m] in (DisabilityLevel.SEVERE, DisabilityLevel.TOTAL) for m in insured)
+        orders = db.exec(sql_select(Order)).all()
+        covered = [o for o in orders if o.ltc_fen > 0]
+        assert covered and all(o.recipient_member_id in insured for o in covered)
+        entries = db.exec(
+            sql_select(LedgerEntry).where(LedgerEntry.payer == Payer.LTC_INSURANCE.value)
+        ).all()
+        assert {e.order_ref for e in entries} <= {o.public_id for o in covered}
+        assert entries
+
     def test_status_periods_preferences_and_proxies(self, db: Session) -> None:
         periods = db.exec(sql_select(StatusPeriod)).all()
         kinds = Counter(PeriodKind(p.kind) for p in periods)
@@ -405,7 +430,8 @@ class TestOrders:
             assert all(t.at <= SNAPSHOT and t.actor for t in history)
             if o.status == OrderStatus.CANCELLED:
                 assert o.cancel_reason
-            assert o.list_price_fen > 0 and o.copay_fen + o.subsidy_fen == o.list_price_fen
+            assert o.list_price_fen > 0
+            assert o.copay_fen + o.subsidy_fen + o.ltc_fen == o.list_price_fen
 
     def test_windows_fall_on_the_service_date(self, db: Session) -> None:
         orders = {o.id: o for o in db.exec(sql_select(Order)).all()}

@@ -24,7 +24,9 @@ from sqlmodel import Session
 from core.db import make_engine
 from core.errors import DomainError
 from core.timeutil import local_datetime
+from marketplace.households import service as households_service
 from marketplace.households.models import ProtectedCategory
+from marketplace.households.schemas import LtcEntitlementCreate
 from marketplace.orders import accounting
 from marketplace.orders import repository as orders_repo
 from marketplace.orders import service as orders_service
@@ -34,7 +36,7 @@ from marketplace.providers.models import Provider
 from pricing import ledger, settlement
 from pricing import service as pricing_service
 from pricing.models import Payer
-from pricing.policy import Group, reference_policy
+from pricing.policy import Group, ServiceClass, reference_policy
 from tests import factories as f
 
 DISTRICT = "900900"
@@ -45,8 +47,9 @@ CAPS = {Group.DIBAO: 6000, Group.TEKUN: 6000, Group.AGE80: 1500}
 ORDERED = local_datetime(date(2026, 11, 20), time(10))
 NINE = local_datetime(f.DAY, time(9))
 ITEMS = ("domestic.cleaning", "elderly_care.daily_living", "meal.lunch")
-# Members: 低保, 特困, nobody special, 86 years old.
+# Members: 低保, 特困, nobody special, 86 years old; the last two insured for long-term care.
 MEMBER_CAPS = (CAPS[Group.DIBAO], CAPS[Group.TEKUN], 0, CAPS[Group.AGE80])
+LTC_LIMIT = 5000  # long-term-care insurance: 40 % of the price, this much a month
 
 
 @dataclasses.dataclass
@@ -74,6 +77,20 @@ def _build(session: Session) -> World:
     tekun = f.add_member(session, household, name="特困")
     f.grant_status(session, tekun, ProtectedCategory.TEKUN)
     plain = f.add_member(session, household, name="普通")
+    for insured in (plain, elder):
+        assert insured.id is not None
+        households_service.add_ltc_entitlement(
+            session,
+            insured.id,
+            LtcEntitlementCreate(
+                scheme="长护险",
+                service_classes=[ServiceClass.CARE, ServiceClass.DOMESTIC, ServiceClass.MEAL],
+                share_percent=40,
+                monthly_limit_fen=LTC_LIMIT,
+                valid_from=date(2026, 1, 1),
+                recorded_by="test",
+            ),
+        )
     provider = f.make_provider(session)
     items = {code: f.item(session, code).id or 0 for code in ITEMS}
     members = [m.id or 0 for m in (dibao, tekun, plain, elder)]
@@ -113,7 +130,7 @@ steps = st.one_of(
     st.tuples(
         st.just("refund"),
         st.integers(0, 5),
-        st.sampled_from([Payer.HOUSEHOLD, Payer.SUBSIDY]),
+        st.sampled_from([Payer.HOUSEHOLD, Payer.SUBSIDY, Payer.LTC_INSURANCE]),
         st.integers(1, 3000),
     ),
 )
@@ -192,26 +209,29 @@ def _check(session: Session, world: World) -> None:
     for member_id, cap in zip(world.member_ids, MEMBER_CAPS, strict=True):
         assert ledger.member_committed(session, member_id, MONTH) <= cap
     assert ledger.district_committed(session, DISTRICT, MONTH) <= BUDGET
+    for insured in world.member_ids[2:]:
+        assert 0 <= ledger.member_ltc_committed(session, insured, MONTH) <= LTC_LIMIT
     for order_id in world.order_ids:
         order = orders_repo.get(session, order_id)
         assert order is not None
-        assert order.copay_fen + order.subsidy_fen == order.list_price_fen
-        assert order.subsidy_fen >= 0 and order.copay_fen >= 0
+        assert order.copay_fen + order.subsidy_fen + order.ltc_fen == order.list_price_fen
+        assert min(order.subsidy_fen, order.copay_fen, order.ltc_fen) >= 0
+        quoted = {
+            Payer.SUBSIDY: order.subsidy_fen,
+            Payer.HOUSEHOLD: order.copay_fen,
+            Payer.LTC_INSURANCE: order.ltc_fen,
+        }
         held = accounting.order_positions(session, order)
-        for payer in (Payer.SUBSIDY, Payer.HOUSEHOLD):
-            position = held[payer]
+        for payer, position in held.items():
             assert position.held >= 0 and position.refundable >= 0
-            assert position.reserved <= (
-                order.subsidy_fen if payer is Payer.SUBSIDY else order.copay_fen
-            )
+            assert position.reserved <= quoted[payer]
         status = OrderStatus(order.status)
         if status is OrderStatus.REQUESTED:
             assert all(p.reserved == 0 for p in held.values())
         if status in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
             assert all(p.held == 0 for p in held.values())
         if status is OrderStatus.CONFIRMED or status is OrderStatus.SCHEDULED:
-            assert held[Payer.SUBSIDY].held == order.subsidy_fen
-            assert held[Payer.HOUSEHOLD].held == order.copay_fen
+            assert all(held[payer].held == quoted[payer] for payer in held)
     verdict = ledger.verify(session)
     assert verdict.ok, verdict
     assert settlement.statement(session, world.provider_id, MONTH).reconciles(session)
