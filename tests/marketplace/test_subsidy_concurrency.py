@@ -1,4 +1,5 @@
-"""Concurrent confirmations of one member's orders never take the member past the monthly cap.
+"""Concurrent confirmations and completions of one member's orders never take the member past
+the monthly cap.
 
 Each quote fits the cap alone, not all together. Real threads, each with its own session and
 commit: the ledger head lock serialises the re-checks (PostgreSQL FOR UPDATE, SQLite
@@ -21,6 +22,7 @@ from marketplace.orders import repository as orders_repo
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order, OrderStatus
 from marketplace.orders.schemas import OrderCreate
+from marketplace.providers.models import Provider
 from pricing import ledger
 from pricing import repository as pricing_repo
 from pricing.ledger import EntryDraft
@@ -135,5 +137,58 @@ def test_a_long_lived_session_sees_what_others_committed(engine: Engine) -> None
         assert remembered.committed_fen == ALREADY_USED + 2 * SUBSIDY
     with Session(engine) as session:
         assert ledger.member_committed(session, member_id, MONTH) == ALREADY_USED + 2 * SUBSIDY
+        verdict = ledger.verify(session)
+        assert verdict.ok, verdict
+
+
+def _start(engine: Engine, order_ids: list[int]) -> None:
+    """Confirm, schedule (one worker each) and start the orders."""
+    with Session(engine) as session:
+        for order_id in order_ids:
+            order = orders_repo.get(session, order_id)
+            assert order is not None
+            order = orders_service.confirm(session, order, actor="provider")
+            provider = session.get(Provider, order.provider_id)
+            assert provider is not None
+            worker = f.make_worker(session, provider=provider)
+            assert worker.id is not None
+            start = local_datetime(order.service_date, time(9))
+            order = orders_service.schedule(
+                session, order, worker_id=worker.id, start=start, actor="dispatcher"
+            )
+            orders_service.start_service(session, order, actor="worker")
+        session.commit()
+
+
+def test_completions_racing_confirmations_and_retries_keep_the_cap(engine: Engine) -> None:
+    """A visit under way is completed three times at once (a phone retrying) while five more
+    orders are confirmed: the visit is consumed once, the one confirmation that fits wins, and
+    the member never goes past the cap."""
+    member_id, order_ids = _setup(engine)
+    under_way, waiting = order_ids[0], order_ids[1:6]
+    _start(engine, [under_way])
+
+    def act(session: Session, order: Order, i: int) -> None:
+        if i < 3:
+            orders_service.complete(session, order, actor=f"thread:{i}")
+        else:
+            orders_service.confirm(session, order, actor=f"thread:{i}")
+
+    results = race(engine, [under_way] * 3 + waiting, act, "done")
+    completions, confirmations = results[:3], results[3:]
+    # Later completions find the visit completed: an invalid state, nothing written.
+    assert sorted(r.split(":")[0] for r in completions) == ["done", "error", "error"]
+    assert all("InvalidState" in r for r in completions if r != "done"), completions
+    assert sorted(confirmations) == ["conflict"] * 4 + ["done"], confirmations
+
+    with Session(engine) as session:
+        balance = pricing_repo.member_balance(session, member_id, MONTH)
+        assert balance is not None
+        assert balance.committed_fen == ALREADY_USED + 2 * SUBSIDY <= CAP
+        assert balance.consumed_fen == SUBSIDY
+        order = orders_repo.get(session, under_way)
+        assert order is not None and order.status == OrderStatus.COMPLETED
+        kinds = [e.kind for e in pricing_repo.entries_of_order(session, order.public_id)]
+        assert sorted(kinds) == ["consume", "consume", "reserve", "reserve"]
         verdict = ledger.verify(session)
         assert verdict.ok, verdict
