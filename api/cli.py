@@ -319,6 +319,73 @@ policy_app = typer.Typer(help="Subsidy policy versions.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The subsidy ledger.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(ledger_app, name="ledger")
+tariff_app = typer.Typer(help="Providers' prices.", no_args_is_help=True)
+app.add_typer(tariff_app, name="tariff")
+
+
+@tariff_app.command("set")
+def tariff_set(
+    provider: str = typer.Option(..., "--provider", metavar="PUBLIC_ID", help="the provider"),
+    item: str = typer.Option(..., "--item", metavar="CODE", help="catalog item code"),
+    price: str = typer.Option(..., "--price", metavar="YUAN", help="price per unit, e.g. 52.50"),
+    night: int = typer.Option(0, "--night", help="night surcharge, percent (20:00–07:00)"),
+    holiday: int = typer.Option(0, "--holiday", help="statutory holiday surcharge, percent"),
+    urgent: int = typer.Option(0, "--urgent", help="same-day surcharge, percent"),
+    radius_m: int = typer.Option(0, "--radius-m", help="free distance from the base, metres"),
+    per_km: str = typer.Option("0", "--per-km", metavar="YUAN", help="per km beyond the radius"),
+) -> None:
+    """Set a provider's price and surcharges for one item (replaces the earlier one)."""
+    from core.db import unit_of_work
+    from core.money import Money
+    from marketplace.catalog import service as catalog_service
+    from marketplace.providers import service as providers_service
+    from pricing import service as pricing_service
+
+    unit_price, distance_price = Money.yuan(price), Money.yuan(per_km)
+    with unit_of_work() as session:
+        found = providers_service.get_by_public_id_or_raise(session, provider)
+        row = catalog_service.get_item_by_code_or_raise(session, item)
+        assert found.id is not None
+        assert row.id is not None
+        pricing_service.set_tariff(
+            session,
+            provider_id=found.id,
+            item_id=row.id,
+            unit_price_fen=unit_price.fen,
+            night_percent=night,
+            holiday_percent=holiday,
+            urgent_percent=urgent,
+            radius_m=radius_m,
+            per_km_fen=distance_price.fen,
+        )
+        unit = row.unit
+    typer.echo(f"{provider} {item}: {unit_price} per {unit}")
+
+
+@tariff_app.command("list")
+def tariff_list(
+    provider: str = typer.Option(..., "--provider", metavar="PUBLIC_ID", help="the provider"),
+) -> None:
+    """Print a provider's own prices; other items sell at the catalog's reference price."""
+    from core.db import read_only
+    from core.money import Money
+    from marketplace.catalog import service as catalog_service
+    from marketplace.providers import service as providers_service
+    from pricing import service as pricing_service
+
+    with read_only() as session:
+        found = providers_service.get_by_public_id_or_raise(session, provider)
+        assert found.id is not None
+        lines = []
+        for t in pricing_service.tariffs_of_provider(session, found.id):
+            row = catalog_service.get_item_or_raise(session, t.item_id)
+            guide = f"guide {Money(row.guide_price_fen)}" if row.guide_price_fen else "no guide"
+            lines.append(
+                f"{row.code}\t{Money(t.unit_price_fen)}/{row.unit}\t{guide}\tnight "
+                f"{t.night_percent}% holiday {t.holiday_percent}% urgent {t.urgent_percent}%"
+                f"\t{Money(t.per_km_fen)}/km beyond {t.radius_m} m"
+            )
+    typer.echo("\n".join(lines) if lines else f"{provider} sells at the reference prices")
 
 
 @policy_app.command("list")

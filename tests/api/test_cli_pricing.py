@@ -154,3 +154,49 @@ def test_statement_of_another_month_is_empty(configured: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "total (0 orders)" in result.output
+
+
+def test_tariff_set_and_list_then_quotes_use_it(configured: str) -> None:
+    with unit_of_work() as session:
+        provider = f.make_provider(session)
+        f.item(session, "domestic.cleaning")
+        public_id = provider.public_id
+    empty = runner.invoke(app, ["tariff", "list", "--provider", public_id])
+    assert empty.output == f"{public_id} sells at the reference prices\n"
+    done = runner.invoke(
+        app,
+        [
+            *("tariff", "set", "--provider", public_id, "--item", "domestic.cleaning"),
+            *("--price", "45.50", "--night", "20", "--radius-m", "3000", "--per-km", "1.50"),
+        ],
+    )
+    assert (done.exit_code, done.output) == (0, f"{public_id} domestic.cleaning: ¥45.50 per hour\n")
+    listed = runner.invoke(app, ["tariff", "list", "--provider", public_id])
+    fields = listed.output.rstrip("\n").split("\t")
+    assert fields[0:2] == ["domestic.cleaning", "¥45.50/hour"]
+    assert fields[3:] == ["night 20% holiday 0% urgent 0%", "¥1.50/km beyond 3000 m"]
+
+
+def test_tariff_set_refuses_bad_input_in_one_line(configured: str) -> None:
+    with unit_of_work() as session:
+        public_id = f.make_provider(session).public_id
+        f.item(session, "domestic.cleaning")
+    for args, message in [
+        (["--price", "12.345"], "amount has more than 2 decimal places"),
+        (["--price", "0"], "the unit price must be positive"),
+        (["--price", "10", "--night", "400"], "night"),
+    ]:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "api.cli", "tariff", "set", "--provider", public_id),
+                *("--item", "domestic.cleaning", *args),
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode != 0 and done.stdout == ""
+        lines = done.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
