@@ -246,3 +246,26 @@ def test_a_changed_balance_is_reported(session: Session, engine: Engine) -> None
     assert verdict.balance_problems == (
         "member 1 2026-12: stored [0, 7000], ledger gives [7000, 7000]",
     )
+
+
+def test_a_well_forged_entry_inserted_in_the_middle_breaks_the_next_link(
+    session: Session, engine: Engine
+) -> None:
+    """Entries 3–5 moved up one place and a correctly hashed entry put in as 3: the forged
+    entry itself checks out, the one after it no longer links."""
+    _five(session)
+    _without_guards(engine)
+    _raw(engine, "UPDATE ledger_entry SET id = id + 100 WHERE id >= 3")
+    _raw(engine, "UPDATE ledger_entry SET id = id - 99 WHERE id >= 100")
+    with Session(engine) as s:
+        second = next(e for e in repo.entries(s) if e.id == 2)
+        forged = LedgerEntry(
+            **{**second.model_dump(warnings=False), "id": 3, "idempotency_key": "forged"}
+        )
+        forged.prev_hash = second.hash
+        forged.hash = ledger.entry_hash(forged, second.hash)
+        s.add(forged)
+        s.commit()
+    verdict = _verdict(engine)
+    assert verdict.first_broken_id == 4, verdict
+    assert "does not link to entry 3" in verdict.problem
