@@ -7,13 +7,14 @@ visits loads in seconds on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlmodel import Session, col
+from sqlmodel import select as sqlmodel_select
 
 from audit.facts import (
     CertificateFact,
@@ -26,6 +27,7 @@ from audit.facts import (
     Thresholds,
     VisitFact,
 )
+from audit.models import AuditRun, Finding, FindingEvent, FindingStatus
 from core.errors import Validation
 from marketplace.catalog.models import Category, Item
 from marketplace.households.models import (
@@ -363,4 +365,79 @@ def load_month(session: Session, month: str, *, thresholds: Thresholds | None = 
     )
 
 
-__all__ = ["load_month", "month_bounds", "person_key"]
+# --- runs and findings ---------------------------------------------------------------------
+
+
+def findings_of_month(session: Session, month: str) -> dict[str, Finding]:
+    """The month's findings by key."""
+    return {
+        f.key: f
+        for f in session.exec(sqlmodel_select(Finding).where(col(Finding.month) == month)).all()
+    }
+
+
+def list_findings(
+    session: Session,
+    *,
+    month: str | None = None,
+    status: FindingStatus | None = None,
+    rule: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> Sequence[Finding]:
+    """Findings in id order from ``after_id`` (keyset pages), optionally filtered."""
+    stmt = sqlmodel_select(Finding).where(col(Finding.id) > after_id)
+    if month is not None:
+        stmt = stmt.where(col(Finding.month) == month)
+    if status is not None:
+        stmt = stmt.where(col(Finding.status) == status.value)
+    if rule is not None:
+        stmt = stmt.where(col(Finding.rule) == rule)
+    return session.exec(stmt.order_by(col(Finding.id)).limit(limit)).all()
+
+
+def finding_by_public_id(session: Session, public_id: str) -> Finding | None:
+    """The finding with this public id."""
+    return session.exec(sqlmodel_select(Finding).where(col(Finding.public_id) == public_id)).first()
+
+
+def lock_finding(session: Session, finding_id: int) -> Finding | None:
+    """The finding, locked for a status change (FOR UPDATE on PostgreSQL)."""
+    return session.exec(
+        sqlmodel_select(Finding)
+        .where(col(Finding.id) == finding_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def finding_events(session: Session, finding_id: int) -> Sequence[FindingEvent]:
+    """A finding's review history, oldest first."""
+    return session.exec(
+        sqlmodel_select(FindingEvent)
+        .where(col(FindingEvent.finding_id) == finding_id)
+        .order_by(col(FindingEvent.id))
+    ).all()
+
+
+def runs_of_month(session: Session, month: str) -> Sequence[AuditRun]:
+    """The month's audit runs, oldest first."""
+    return session.exec(
+        sqlmodel_select(AuditRun).where(col(AuditRun.month) == month).order_by(col(AuditRun.id))
+    ).all()
+
+
+def visit_orders(session: Session, visit_refs: Sequence[str]) -> list[str]:
+    """The public ids of the visits' orders, in the order the visits are given."""
+    if not visit_refs:
+        return []
+    found: dict[str, str] = {}
+    for start in range(0, len(visit_refs), 5000):
+        chunk = list(visit_refs[start : start + 5000])
+        rows = session.execute(
+            select(col(Visit.public_id), col(Order.public_id))
+            .join(Order, col(Order.id) == col(Visit.order_id))
+            .where(col(Visit.public_id).in_(chunk))
+        ).all()
+        found.update((visit, order) for visit, order in rows)
+    return [found[ref] for ref in visit_refs if ref in found]

@@ -2,10 +2,11 @@
 
 from sqlmodel import SQLModel
 
+import audit.models
 import dispatch.models
 import marketplace.models
 import pricing.models
 
 metadata = SQLModel.metadata
 
-__all__ = ["dispatch", "marketplace", "metadata", "pricing"]
+__all__ = ["audit", "dispatch", "marketplace", "metadata", "pricing"]

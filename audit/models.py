@@ -1,0 +1,108 @@
+"""Audit runs, findings and each finding's history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from marketplace.common import created_at_field, json_dict_field, json_list_field, utc_field
+
+
+class FindingStatus(StrEnum):
+    """Where a finding is in its review: open → explained → confirmed or dismissed."""
+
+    OPEN = "open"
+    EXPLAINED = "explained"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+
+
+class ReasonCode(StrEnum):
+    """Why a finding moved: an explanation, a confirmation or a dismissal."""
+
+    # explained (by the provider or found by the auditor)
+    DEVICE_FAILURE = "device_failure"
+    COVERING_COLLEAGUE = "covering_colleague"
+    DATA_ENTRY_ERROR = "data_entry_error"
+    FAMILY_REQUEST = "family_request"
+    OTHER_EXPLANATION = "other_explanation"
+    # confirmed
+    NO_SERVICE_DELIVERED = "no_service_delivered"
+    NOT_ELIGIBLE = "not_eligible"
+    OVERBILLED = "overbilled"
+    DUPLICATE_CLAIM = "duplicate_claim"
+    UNQUALIFIED_WORKER = "unqualified_worker"
+    RECORD_FALSIFIED = "record_falsified"
+    # dismissed
+    FALSE_POSITIVE = "false_positive"
+    EXPLANATION_ACCEPTED = "explanation_accepted"
+    WITHIN_POLICY = "within_policy"
+
+
+class AuditRun(SQLModel, table=True):
+    """One run of every anomaly rule over one service month."""
+
+    __tablename__ = "audit_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=32, unique=True)
+    month: str = Field(max_length=7, index=True)
+    actor: str = Field(max_length=80)
+    started_at: datetime = utc_field(nullable=False)
+    finished_at: datetime | None = utc_field()
+    visits: int = 0
+    hits: int = 0
+    new_findings: int = 0
+    ledger_ok: bool = True
+    hits_by_rule: dict[str, Any] = json_dict_field()
+    seconds: dict[str, Any] = json_dict_field()  # load, rules, store
+
+
+class Finding(SQLModel, table=True):
+    """An anomaly found in a month, with its evidence and review status.
+
+    Found again by a later run, it is the same finding (same month and key); its evidence is
+    refreshed while it is open.
+    """
+
+    __tablename__ = "audit_finding"
+    __table_args__ = (UniqueConstraint("month", "key", name="uq_audit_finding_month_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=32, unique=True)
+    month: str = Field(max_length=7, index=True)
+    key: str = Field(max_length=200)
+    rule: str = Field(max_length=40, index=True)
+    subject_kind: str = Field(max_length=20)
+    subject: str = Field(max_length=160)
+    severity: str = Field(max_length=10)
+    status: FindingStatus = Field(default=FindingStatus.OPEN, sa_type=String(12), index=True)
+    summary: str = Field(max_length=500)
+    evidence: dict[str, Any] = json_dict_field()
+    visit_refs: list[str] = json_list_field()
+    provider_ids: list[int] = json_list_field()
+    subsidy_fen: int = 0  # subsidy paid for the visits involved
+    clawback_fen: int = 0  # reversed from the ledger when confirmed
+    first_run_id: int = Field(foreign_key="audit_run.id")
+    last_run_id: int = Field(foreign_key="audit_run.id")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = utc_field(nullable=False)
+
+
+class FindingEvent(SQLModel, table=True):
+    """One step of a finding's review, with who took it and why."""
+
+    __tablename__ = "audit_finding_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="audit_finding.id", index=True)
+    from_status: FindingStatus | None = Field(default=None, sa_type=String(12))
+    to_status: FindingStatus = Field(sa_type=String(12))
+    reason_code: ReasonCode | None = Field(default=None, sa_type=String(24))
+    note: str = Field(default="", max_length=1000)
+    actor: str = Field(max_length=80)
+    at: datetime = created_at_field()
