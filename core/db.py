@@ -92,9 +92,13 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
 
 @contextmanager
 def read_only(engine: Engine | None = None) -> Iterator[Session]:
-    """A session for reads only: a deferred transaction on SQLite, always rolled back."""
+    """A session for reads only, always rolled back: a deferred transaction on SQLite, a
+    REPEATABLE READ one on PostgreSQL, so every query of it sees the same snapshot (a verifier
+    walking the ledger in batches must not see entries committed half-way)."""
     eng = engine or get_engine()
     with eng.connect() as conn:
+        if eng.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         conn = conn.execution_options(sqlite_begin="DEFERRED")
         with Session(bind=conn) as session:
             try:
