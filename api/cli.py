@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -319,6 +320,8 @@ policy_app = typer.Typer(help="Subsidy policy versions.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The subsidy ledger.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(ledger_app, name="ledger")
+audit_app = typer.Typer(help="Audit: ledger checkpoints and verification.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 tariff_app = typer.Typer(help="Providers' prices.", no_args_is_help=True)
 app.add_typer(tariff_app, name="tariff")
 
@@ -484,6 +487,78 @@ def ledger_statement(
         typer.echo(f"{ref:<26}" + "".join(f"{Money(a)!s:>12}" for a in amounts))
     typer.echo(f"reconciles with the ledger: {'yes' if reconciled else 'NO'}")
     if not reconciled:
+        raise typer.Exit(1)
+
+
+@audit_app.command("public-key")
+def audit_public_key() -> None:
+    """Print the public key (base64) auditors verify checkpoints with, and its key id."""
+    from audit import checkpoint as checkpoints
+
+    key = checkpoints.public_key()
+    typer.echo(f"public key: {key}")
+    typer.echo(f"key id: {checkpoints.key_id(key)}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Path | None = typer.Option(
+        None, "--out", metavar="DIR", help="folder to write to [default: <data dir>/checkpoints]"
+    ),
+) -> None:
+    """Verify the ledger, sign its head and write ledger-checkpoint-YYYY-MM-DD.json (local date).
+
+    Refuses a broken ledger. A later checkpoint of the same day replaces the earlier file.
+    """
+    from audit import checkpoint as checkpoints
+    from core.db import read_only
+
+    with read_only() as session:
+        taken = checkpoints.take(session)
+    path = checkpoints.write(taken, out or checkpoints.default_dir())
+    typer.echo(
+        f"{path}: entry {taken.head_id} (hash {taken.head_hash}), {taken.entries} entries, "
+        f"key {taken.key_id}"
+    )
+
+
+@audit_app.command("verify-ledger")
+def audit_verify_ledger(
+    checkpoint_files: list[Path] | None = typer.Option(
+        None, "--checkpoint", metavar="FILE", help="a kept checkpoint file (repeat for more)"
+    ),
+    checkpoints_dir: Path | None = typer.Option(
+        None,
+        "--checkpoints-dir",
+        metavar="DIR",
+        help="every ledger-checkpoint-*.json in this folder [default: <data dir>/checkpoints, "
+        "if it exists and no --checkpoint is given]",
+    ),
+    public_key: str | None = typer.Option(
+        None,
+        "--public-key",
+        metavar="B64",
+        help="the key the checkpoints were signed with [default: this installation's]",
+    ),
+) -> None:
+    """Verify the ledger and hold it against kept checkpoints; exit 1 if anything is broken.
+
+    One line either way: what holds, or the first broken entry or checkpoint.
+    """
+    from audit import checkpoint as checkpoints
+    from core.db import read_only
+
+    kept = [checkpoints.load(p) for p in checkpoint_files or []]
+    if checkpoints_dir is not None:
+        kept += checkpoints.load_dir(checkpoints_dir)
+    elif not kept and checkpoints.default_dir().is_dir():
+        kept += checkpoints.load_dir(checkpoints.default_dir())
+    key = public_key or checkpoints.public_key()
+    checkpoints.key_id(key)  # a malformed key is an error before the database is read
+    with read_only() as session:
+        result = checkpoints.check(session, kept, key)
+    typer.echo(result.summary())
+    if not result.ok:
         raise typer.Exit(1)
 
 

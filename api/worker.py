@@ -6,7 +6,7 @@ from celery import Celery
 
 from core.celery_app import create_celery
 
-TASK_MODULES = ["core.tasks", "dispatch.tasks"]
+TASK_MODULES = ["core.tasks", "dispatch.tasks", "audit.tasks"]
 
 
 def build_celery() -> Celery:

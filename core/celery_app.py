@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 
 from core.settings import Settings, get_settings
 
@@ -42,6 +43,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 7 * 24 * 3600,
         "task_track_started": True,
         "worker_hijack_root_logger": False,
+        # Beat (one per deployment) sends it; the task lives in audit.tasks (by name only here).
+        "beat_schedule": {
+            "ledger-checkpoint-daily": {
+                "task": "audit.checkpoint",
+                "schedule": crontab(hour=0, minute=5),
+            }
+        },
     }
 
 

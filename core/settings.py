@@ -13,6 +13,8 @@ DEV_SECRET_KEY = "linli-development-secret-do-not-use-in-production"
 # 32 bytes, base64: the development key for encrypting personal data at rest.
 DEV_DATA_KEY = "bGlubGktZGV2ZWxvcG1lbnQtZGF0YS1rZXktMzJieXQ="
 DEV_INDEX_KEY = "linli-development-blind-index-key"
+# 32 bytes, base64: the development Ed25519 seed that signs ledger checkpoints.
+DEV_AUDIT_SIGNING_KEY = "bGlubGktZGV2ZWxvcG1lbnQtYXVkaXQta2V5LTMyYnk="
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
     index_key: SecretStr = SecretStr(DEV_INDEX_KEY)
+    # Base64 of a 32-byte Ed25519 seed; auditors verify checkpoints with its public key.
+    audit_signing_key: SecretStr = SecretStr(DEV_AUDIT_SIGNING_KEY)
     timezone: str = "Asia/Shanghai"
     sql_echo: bool = False
     worker_pool: Literal["solo", "prefork", "threads"] = "solo"
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
                 "LINLI_SECRET_KEY": (self.secret_key, DEV_SECRET_KEY),
                 "LINLI_DATA_KEY": (self.data_key, DEV_DATA_KEY),
                 "LINLI_INDEX_KEY": (self.index_key, DEV_INDEX_KEY),
+                "LINLI_AUDIT_SIGNING_KEY": (self.audit_signing_key, DEV_AUDIT_SIGNING_KEY),
             }
             bad = [
                 name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev

@@ -124,7 +124,7 @@ def test_linli_services_run_on_postgresql_and_redis_in_production(
     assert env["LINLI_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert env["LINLI_BROKER_URL"].startswith("redis://redis:6379/")
     # Secrets come from the deployer's environment and are required (${NAME:?message}).
-    for key in ("LINLI_SECRET_KEY", "LINLI_DATA_KEY", "LINLI_INDEX_KEY"):
+    for key in ("LINLI_SECRET_KEY", "LINLI_DATA_KEY", "LINLI_INDEX_KEY", "LINLI_AUDIT_SIGNING_KEY"):
         assert re.fullmatch(rf"\$\{{{key}:\?[^}}]+\}}", env[key]), env[key]
 
 
@@ -135,6 +135,7 @@ def test_the_environment_is_accepted_by_settings(services: dict[str, dict[str, A
         "LINLI_SECRET_KEY": "s" * 40,
         "LINLI_DATA_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "LINLI_INDEX_KEY": "i" * 40,
+        "LINLI_AUDIT_SIGNING_KEY": "c2lnbmluZy1rZXktb2YtdGhpcnR5LXR3by1ieXRlcyE=",
     }
     env = {
         key: INTERPOLATION.sub(lambda m: secrets[m.group(1)], value)

@@ -79,6 +79,7 @@ def test_settings_refuse_default_secrets_outside_development() -> None:
         secret_key="s" * 40,
         data_key="cHJvZHVjdGlvbi1kYXRhLWtleS0zMi1ieXRlcy1sb25n",
         index_key="i" * 40,
+        audit_signing_key="c2lnbmluZy1rZXktb2YtdGhpcnR5LXR3by1ieXRlcyE=",
     )
     assert ok.environment == "production"
 
