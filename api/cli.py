@@ -320,7 +320,9 @@ policy_app = typer.Typer(help="Subsidy policy versions.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The subsidy ledger.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 app.add_typer(ledger_app, name="ledger")
-audit_app = typer.Typer(help="Audit: ledger checkpoints and verification.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Audit: anomaly runs, findings, reports, ledger checkpoints.", no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
 tariff_app = typer.Typer(help="Providers' prices.", no_args_is_help=True)
 app.add_typer(tariff_app, name="tariff")
@@ -488,6 +490,94 @@ def ledger_statement(
     typer.echo(f"reconciles with the ledger: {'yes' if reconciled else 'NO'}")
     if not reconciled:
         raise typer.Exit(1)
+
+
+@audit_app.command("run")
+def audit_run(
+    month: str = typer.Option(..., "--month", metavar="YYYY-MM", help="the service month"),
+    rule: list[str] | None = typer.Option(
+        None, "--rule", metavar="CODE", help="run only this rule (repeat for more)"
+    ),
+) -> None:
+    """Run the anomaly rules over a month's visits and store the findings."""
+    from audit import rules
+    from audit import service as audit_service
+    from core.db import unit_of_work
+
+    with unit_of_work() as session:
+        outcome = audit_service.run_month(session, month, actor="cli", only=rule or None)
+        run = outcome.run
+        line = (
+            f"audit {run.public_id} of {month}: {run.visits} visits, {run.hits} hits, "
+            f"{run.new_findings} new findings; ledger {'ok' if run.ledger_ok else 'BROKEN'}; "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+        )
+        counts = dict(run.hits_by_rule)
+    typer.echo(line)
+    for code in rules.RULES:
+        if code in counts:
+            typer.echo(f"  {code:<24}{counts[code]:>7}")
+
+
+@audit_app.command("findings")
+def audit_findings(
+    month: str = typer.Option(..., "--month", metavar="YYYY-MM", help="the service month"),
+    status: str | None = typer.Option(None, "--status", help="open|explained|confirmed|dismissed"),
+    rule: str | None = typer.Option(None, "--rule", metavar="CODE", help="one rule's findings"),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000),
+) -> None:
+    """List a month's findings, oldest first."""
+    from audit import repository as audit_repo
+    from audit.models import FindingStatus
+    from core.db import read_only
+    from core.money import Money
+
+    try:
+        wanted = None if status is None else FindingStatus(status)
+    except ValueError as exc:
+        raise ValueError(
+            f"--status: {status!r} is not one of open, explained, confirmed, dismissed"
+        ) from exc
+    with read_only() as session:
+        rows = audit_repo.list_findings(session, month=month, status=wanted, rule=rule, limit=limit)
+        lines = [
+            f"{f.public_id}\t{f.status}\t{f.severity}\t{f.rule}\t{Money(f.subsidy_fen)}"
+            f"\t{f.summary}"
+            for f in rows
+        ]
+    typer.echo("\n".join(lines) if lines else f"no findings for {month}")
+
+
+@audit_app.command("review")
+def audit_review(
+    finding: str = typer.Argument(..., metavar="FINDING_ID", help="the finding's public id"),
+    to: str = typer.Option(..., "--to", help="explained|confirmed|dismissed"),
+    reason: str = typer.Option(..., "--reason", metavar="CODE", help="a reason code"),
+    note: str = typer.Option("", "--note"),
+    actor: str = typer.Option(..., "--actor", help="who decides (kept in the history)"),
+) -> None:
+    """Move a finding on; confirming claws the subsidy back in the ledger."""
+    from audit import service as audit_service
+    from audit.models import FindingStatus, ReasonCode
+    from core.db import unit_of_work
+    from core.money import Money
+
+    try:
+        target, code = FindingStatus(to), ReasonCode(reason)
+    except ValueError as exc:
+        raise ValueError(
+            f"--to must be explained, confirmed or dismissed and --reason one of "
+            f"{', '.join(c.value for c in ReasonCode)}"
+        ) from exc
+    with unit_of_work() as session:
+        found = audit_service.get_finding_or_raise(session, finding)
+        done = audit_service.transition(
+            session, found, target, reason_code=code, note=note, actor=actor
+        )
+        message = f"{done.public_id} {done.status}"
+        if done.clawback_fen:
+            message += f"; {Money(done.clawback_fen)} of subsidy clawed back"
+    typer.echo(message)
 
 
 @audit_app.command("public-key")
