@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -30,7 +31,9 @@ from audit.facts import (
 from audit.models import AuditRun, Finding, FindingEvent, FindingStatus
 from core.errors import Validation
 from marketplace.catalog.models import Category, Item
+from marketplace.geography.models import Area
 from marketplace.households.models import (
+    Household,
     Member,
     ProtectedCategory,
     ProtectedStatus,
@@ -38,7 +41,7 @@ from marketplace.households.models import (
     StatusReview,
 )
 from marketplace.orders.models import Order, WorkerBooking
-from marketplace.providers.models import Worker, WorkerCertificate
+from marketplace.providers.models import Provider, Worker, WorkerCertificate
 from marketplace.visits.models import Visit, VisitEdit
 from pricing import ledger
 from pricing.models import EntryKind, LedgerEntry, Payer
@@ -441,3 +444,233 @@ def visit_orders(session: Session, visit_refs: Sequence[str]) -> list[str]:
         ).all()
         found.update((visit, order) for visit, order in rows)
     return [found[ref] for ref in visit_refs if ref in found]
+
+
+# --- reports -------------------------------------------------------------------------------
+
+_NET_KINDS = (EntryKind.CONSUME.value, EntryKind.REVERSAL.value)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMoney:
+    """One order's money from one payer in a service month: consumed − reversed (fen)."""
+
+    order_ref: str
+    provider_id: int  # as the ledger records it
+    payer: str  # pricing.models.Payer value
+    net_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlace:
+    """Where an order's money and hours are reported: its provider, home areas and group."""
+
+    order_ref: str
+    provider_id: int
+    household_id: int
+    district_id: int
+    street_id: int
+    community_id: int
+    group: str | None  # the protected group the quote's subsidy was decided for
+
+
+@dataclass(frozen=True, slots=True)
+class AreaName:
+    """An area's code and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderName:
+    """A provider's public id and name."""
+
+    public_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitPeople:
+    """Who a field check meets: the worker, the recipient (unmasked) and the home's address."""
+
+    worker_name: str
+    recipient_name: str
+    address: str
+
+
+def _str_chunks(values: Iterable[str], size: int = 5000) -> Iterable[list[str]]:
+    """Sorted strings in slices small enough for any database's parameter limit."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def _signed(kind: str, total: int | None) -> int:
+    return int(total or 0) if kind == EntryKind.CONSUME.value else -int(total or 0)
+
+
+def ledger_money(session: Session, month: str) -> list[LedgerMoney]:
+    """Every order's consumed − reversed money of the service month, per payer, by order ref."""
+    net: dict[tuple[str, int, str], int] = defaultdict(int)
+    for ref, provider_id, payer, kind, total in session.execute(
+        select(
+            col(LedgerEntry.order_ref),
+            col(LedgerEntry.provider_id),
+            col(LedgerEntry.payer),
+            col(LedgerEntry.kind),
+            func.sum(col(LedgerEntry.amount_fen)),
+        )
+        .where(col(LedgerEntry.month) == month, col(LedgerEntry.kind).in_(_NET_KINDS))
+        .group_by(
+            col(LedgerEntry.order_ref),
+            col(LedgerEntry.provider_id),
+            col(LedgerEntry.payer),
+            col(LedgerEntry.kind),
+        )
+    ):
+        net[(ref, provider_id, str(payer))] += _signed(str(kind), total)
+    return [
+        LedgerMoney(order_ref=ref, provider_id=provider_id, payer=payer, net_fen=fen)
+        for (ref, provider_id, payer), fen in sorted(net.items())
+    ]
+
+
+def ledger_net(session: Session, month: str) -> dict[str, int]:
+    """The service month's consumed − reversed money per payer, as the database sums it."""
+    out = {payer.value: 0 for payer in Payer}
+    for payer, kind, total in session.execute(
+        select(col(LedgerEntry.payer), col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_fen)))
+        .where(col(LedgerEntry.month) == month, col(LedgerEntry.kind).in_(_NET_KINDS))
+        .group_by(col(LedgerEntry.payer), col(LedgerEntry.kind))
+    ):
+        out[str(payer)] = out.get(str(payer), 0) + _signed(str(kind), total)
+    return out
+
+
+def ledger_providers(session: Session, month: str) -> list[int]:
+    """The providers with ledger entries (of any kind) in the service month, by id."""
+    return sorted(
+        provider_id
+        for (provider_id,) in session.execute(
+            select(col(LedgerEntry.provider_id))
+            .where(col(LedgerEntry.month) == month)
+            .group_by(col(LedgerEntry.provider_id))
+        )
+    )
+
+
+def ledger_money_without_visit(session: Session, month: str) -> list[LedgerMoney]:
+    """Net money of the service month on orders with no visit that month (or no order at all)."""
+    first, last = month_bounds(month)
+    visited = (
+        select(col(Order.public_id))
+        .join(Visit, col(Visit.order_id) == col(Order.id))
+        .where(col(Visit.service_date) >= first, col(Visit.service_date) <= last)
+    )
+    net: dict[tuple[str, int, str], int] = defaultdict(int)
+    for ref, provider_id, payer, kind, total in session.execute(
+        select(
+            col(LedgerEntry.order_ref),
+            col(LedgerEntry.provider_id),
+            col(LedgerEntry.payer),
+            col(LedgerEntry.kind),
+            func.sum(col(LedgerEntry.amount_fen)),
+        )
+        .where(
+            col(LedgerEntry.month) == month,
+            col(LedgerEntry.kind).in_(_NET_KINDS),
+            col(LedgerEntry.order_ref).not_in(visited),
+        )
+        .group_by(
+            col(LedgerEntry.order_ref),
+            col(LedgerEntry.provider_id),
+            col(LedgerEntry.payer),
+            col(LedgerEntry.kind),
+        )
+    ):
+        net[(ref, provider_id, str(payer))] += _signed(str(kind), total)
+    return [
+        LedgerMoney(order_ref=ref, provider_id=provider_id, payer=payer, net_fen=fen)
+        for (ref, provider_id, payer), fen in sorted(net.items())
+    ]
+
+
+def order_places(session: Session, order_refs: Iterable[str]) -> dict[str, OrderPlace]:
+    """The orders with these public ids (unknown ids are left out), with their home's areas."""
+    found: dict[str, OrderPlace] = {}
+    for chunk in _str_chunks(order_refs):
+        rows = session.execute(
+            select(
+                col(Order.public_id),
+                col(Order.provider_id),
+                col(Order.household_id),
+                col(Household.district_id),
+                col(Household.street_id),
+                col(Household.community_id),
+                col(Order.price_breakdown),
+            )
+            .join(Household, col(Household.id) == col(Order.household_id))
+            .where(col(Order.public_id).in_(chunk))
+        )
+        for ref, provider_id, household_id, district, street, community, breakdown in rows:
+            group = (breakdown or {}).get("group")
+            found[ref] = OrderPlace(
+                order_ref=ref,
+                provider_id=provider_id,
+                household_id=household_id,
+                district_id=district,
+                street_id=street,
+                community_id=community,
+                group=group if isinstance(group, str) and group else None,
+            )
+    return found
+
+
+def area_names(session: Session, area_ids: Iterable[int]) -> dict[int, AreaName]:
+    """Codes and names of these areas (unknown ids are left out)."""
+    found: dict[int, AreaName] = {}
+    for chunk in _chunks(area_ids):
+        for area_id, code, name in session.execute(
+            select(col(Area.id), col(Area.code), col(Area.name)).where(col(Area.id).in_(chunk))
+        ):
+            found[area_id] = AreaName(code=code, name=name)
+    return found
+
+
+def provider_names(session: Session, provider_ids: Iterable[int]) -> dict[int, ProviderName]:
+    """Public ids and names of these providers (unknown ids are left out)."""
+    found: dict[int, ProviderName] = {}
+    for chunk in _chunks(provider_ids):
+        for provider_id, public_id, name in session.execute(
+            select(col(Provider.id), col(Provider.public_id), col(Provider.name)).where(
+                col(Provider.id).in_(chunk)
+            )
+        ):
+            found[provider_id] = ProviderName(public_id=public_id, name=name)
+    return found
+
+
+def visit_people(session: Session, visit_ids: Iterable[int]) -> dict[int, VisitPeople]:
+    """For these visits: the worker's and recipient's names and the home's address."""
+    found: dict[int, VisitPeople] = {}
+    for chunk in _chunks(visit_ids):
+        for visit_id, worker_name, recipient_name, address in session.execute(
+            select(col(Visit.id), col(Worker.name), col(Member.name), col(Household.address))
+            .join(Worker, col(Worker.id) == col(Visit.worker_id))
+            .join(Member, col(Member.id) == col(Visit.recipient_member_id))
+            .join(Household, col(Household.id) == col(Visit.household_id))
+            .where(col(Visit.id).in_(chunk))
+        ):
+            found[visit_id] = VisitPeople(
+                worker_name=worker_name, recipient_name=recipient_name, address=address
+            )
+    return found
+
+
+def month_visits(session: Session, month: str) -> tuple[VisitFact, ...]:
+    """The month's visits as the rules see them, without members, certificates or the ledger's
+    verdict (the reports need only these)."""
+    first, last = month_bounds(month)
+    visits, _ = _visits(session, first, last, month)
+    return tuple(visits)
