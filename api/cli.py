@@ -580,6 +580,39 @@ def audit_review(
     typer.echo(message)
 
 
+@audit_app.command("export")
+def audit_export(
+    month: str = typer.Option(..., "--month", metavar="YYYY-MM", help="the service month"),
+    fmt: str = typer.Option(..., "--format", metavar="csv|xlsx", help="csv files or a workbook"),
+    out: Path = typer.Option(Path("."), "--out", metavar="DIR", help="folder to write into"),
+    sample: int = typer.Option(50, "--sample", min=0, help="visits drawn for field checks"),
+    seed: str = typer.Option("linli-field-check", "--seed", help="the sample's seed"),
+) -> None:
+    """Spend and hours by area, provider, group and month, EVV compliance, a field-check sample
+    and the reconciliation with the ledger and the settlements; exit 1 if it does not reconcile."""
+    from audit import export, reports
+    from core.db import read_only
+
+    if fmt not in ("csv", "xlsx"):
+        raise ValueError(f"--format must be csv or xlsx, got {fmt!r}")
+    with read_only() as session:
+        report = reports.month_report(session, month, sample_size=sample, sample_seed=seed)
+        reconciliation = reports.reconcile(report, session)
+    out.mkdir(parents=True, exist_ok=True)
+    written = export.export_report(report, reconciliation, "csv" if fmt == "csv" else "xlsx", out)
+    for path in written:
+        typer.echo(str(path))
+    if reconciliation.ok:
+        typer.echo(f"reconciles with the ledger and the settlements to the fen ({month})")
+        return
+    problems = reconciliation.differences
+    typer.echo(
+        f"DOES NOT RECONCILE: {problems[0].describe()}"
+        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    )
+    raise typer.Exit(1)
+
+
 @audit_app.command("public-key")
 def audit_public_key() -> None:
     """Print the public key (base64) auditors verify checkpoints with, and its key id."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -60,9 +62,29 @@ def test_run_list_and_confirm_a_finding(configured: str) -> None:
     assert confirmed.output == "no findings for 2026-12\n"
 
 
+def test_export_writes_csv_and_xlsx_that_reconcile(configured: str, tmp_path: Path) -> None:
+    _covered_visit()
+    for fmt, names in [
+        ("csv", {"spend_by_area.csv", "evv_compliance.csv", "sample.csv", "reconciliation.csv"}),
+        ("xlsx", {"linli-audit-2026-12.xlsx"}),
+    ]:
+        out = tmp_path / fmt
+        done = runner.invoke(
+            app, ["audit", "export", "--month", "2026-12", "--format", fmt, "--out", str(out)]
+        )
+        assert done.exit_code == 0, done.output
+        *paths, verdict = done.output.splitlines()
+        assert names <= {Path(p).name for p in paths} and all(Path(p).exists() for p in paths)
+        assert verdict == "reconciles with the ledger and the settlements to the fen (2026-12)"
+    with (tmp_path / "csv" / "spend_by_provider.csv").open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["provider_ref"], r["subsidy_fen"]) for r in rows][-1] == ("total", "6400")
+
+
 def test_bad_input_is_a_one_line_error(configured: str) -> None:
     for args, message in [
         (["run", "--month", "2026-13"], "month must be YYYY-MM"),
+        (["export", "--month", "2026-12", "--format", "pdf"], "--format must be csv or xlsx"),
         (["run", "--month", "2026-12", "--rule", "nope"], "unknown rules: nope"),
         (["findings", "--month", "2026-12", "--status", "closed"], "--status"),
         (["review", "fnd_x", "--to", "confirmed", "--reason", "x", "--actor", "a"], "--reason"),
