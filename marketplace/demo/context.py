@@ -29,6 +29,7 @@ class DemoContext:
     fake: Faker
     start: date
     bar: tqdm[Any] | None = None
+    seed: int = 0
     _surnames: list[str] = field(default_factory=list)
     _surname_weights: list[int] = field(default_factory=list)
     _estimates: dict[str, int] = field(default_factory=dict)
@@ -36,6 +37,11 @@ class DemoContext:
     def __post_init__(self) -> None:
         self._surnames = [name for name, _ in fuzhou.SURNAMES]
         self._surname_weights = [weight for _, weight in fuzhou.SURNAMES]
+
+    def side_rng(self, purpose: str) -> random.Random:
+        """A generator of its own for a later addition to the demo, seeded from the demo's seed,
+        so drawing from it leaves every row the main generator makes as it was."""
+        return random.Random(f"{self.seed}:{purpose}")
 
     # --- time ----------------------------------------------------------------------------
 

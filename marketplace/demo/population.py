@@ -10,6 +10,7 @@ its level, approved statuses name who verified them and when.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -430,6 +431,7 @@ def add_protected_statuses(
     ctx.phase("protected status", len(households))
     rows: list[ProtectedStatus] = []
     ltc: list[LtcEntitlement] = []
+    ltc_rng = ctx.side_rng("ltc")
     rng = ctx.rng
     for demo in households:
         dibao_household = rng.random() < 0.04
@@ -450,7 +452,7 @@ def add_protected_statuses(
                 granted.append(_status(ctx, demo, person, P.DISABILITY, level=level))
                 person.disability = level
                 counts.disability_levels[level.value] += 1
-                benefit = _ltc_benefit(ctx, person, level)
+                benefit = _ltc_benefit(ctx, ltc_rng, person, level)
                 if benefit is not None:
                     ltc.append(benefit)
                     counts.ltc_insured += 1
@@ -478,9 +480,9 @@ LTC_INSURED_SHARE = 0.6  # of people aged 60+ with such an assessment
 
 
 def _ltc_benefit(
-    ctx: DemoContext, person: DemoMember, level: DisabilityLevel
+    ctx: DemoContext, rng: random.Random, person: DemoMember, level: DisabilityLevel
 ) -> LtcEntitlement | None:
-    if level not in LTC_BENEFITS or not person.elder or ctx.rng.random() >= LTC_INSURED_SHARE:
+    if level not in LTC_BENEFITS or not person.elder or rng.random() >= LTC_INSURED_SHARE:
         return None
     share, limit = LTC_BENEFITS[level]
     return LtcEntitlement(
@@ -489,7 +491,7 @@ def _ltc_benefit(
         service_classes=[ServiceClass.CARE.value],
         share_percent=share,
         monthly_limit_fen=limit,
-        valid_from=ctx.days_before(30, 700),
+        valid_from=ctx.start - timedelta(days=rng.randint(30, 700)),
         recorded_by="福州市医保局",
         created_at=ctx.snapshot - timedelta(days=30),
     )

@@ -169,7 +169,7 @@ def seed_demo(
     fake.seed_instance(seed)
     bar = tqdm(file=sys.stderr, unit="step", desc="demo city") if progress else None
     try:
-        ctx = DemoContext(session=session, rng=rng, fake=fake, start=start_date, bar=bar)
+        ctx = DemoContext(session=session, rng=rng, fake=fake, start=start_date, bar=bar, seed=seed)
         places, communities = fuzhou.city()
         ctx.plan(
             {
