@@ -14,16 +14,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
 
 from core.errors import Conflict, Validation
 from core.timeutil import utcnow
 from pricing import repository as repo
 from pricing.models import (
     GENESIS_HASH,
+    DistrictBalance,
     EntryKind,
     LedgerEntry,
     LedgerHead,
+    MemberBalance,
     Payer,
 )
 
@@ -147,6 +150,115 @@ def append_many(
 ) -> list[LedgerEntry]:
     """Append several entries in order (same transaction)."""
     return [append(session, d, now=now) for d in drafts]
+
+
+def _row_hash(row: dict[str, Any], prev_hash: str) -> str:
+    """:func:`entry_hash` of an entry given as column values (``created_at`` aware UTC)."""
+    values = {name: row[name] for name in HASHED_FIELDS}
+    values["created_at"] = row["created_at"].isoformat(timespec="microseconds")
+    body = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def append_bulk(
+    session: Session, drafts: Iterable[tuple[EntryDraft, datetime]], *, batch: int = 5000
+) -> int:
+    """Append many entries, each with its own time, in the given order; return how many.
+
+    For bulk loads such as a generated month of history. The caller guarantees that every
+    idempotency key is new, so keys are not looked up one by one (a reused key still fails on
+    the unique index instead of returning the earlier entry). Ids, hashes and the chain head
+    come out exactly as :func:`append` makes them; the member and district balances are
+    updated once per (member, month) and (district, month).
+    """
+    head = repo.lock_head(session)
+    last_id, last_hash = head.last_id, head.last_hash
+    members: dict[tuple[int, str], list[int]] = {}
+    districts: dict[tuple[str, str], list[int]] = {}
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for draft, at in drafts:
+        last_id += 1
+        row: dict[str, Any] = {
+            "id": last_id,
+            "idempotency_key": draft.idempotency_key,
+            "kind": EntryKind(draft.kind).value,
+            "payer": Payer(draft.payer).value,
+            "order_ref": draft.order_ref,
+            "member_id": draft.member_id,
+            "provider_id": draft.provider_id,
+            "district_code": draft.district_code,
+            "month": draft.month,
+            "amount_fen": draft.amount_fen,
+            "policy_version": draft.policy_version,
+            "reason": draft.reason[:200],
+            "actor": draft.actor[:80],
+            "created_at": at.astimezone(UTC),
+            "prev_hash": last_hash,
+        }
+        last_hash = row["hash"] = _row_hash(row, last_hash)
+        rows.append(row)
+        count += 1
+        if draft.payer is Payer.SUBSIDY:
+            committed, consumed = effect(EntryKind(draft.kind), draft.amount_fen)
+            for totals in (
+                members.setdefault((draft.member_id, draft.month), [0, 0]),
+                districts.setdefault((draft.district_code, draft.month), [0, 0]),
+            ):
+                totals[0] += committed
+                totals[1] += consumed
+        if len(rows) >= batch:
+            session.execute(insert(LedgerEntry), rows)
+            rows = []
+    if rows:
+        session.execute(insert(LedgerEntry), rows)
+    head.last_id, head.last_hash = last_id, last_hash
+    session.add(head)
+    _add_to_balances(session, members, districts)
+    session.flush()
+    return count
+
+
+def _add_to_balances(
+    session: Session,
+    members: dict[tuple[int, str], list[int]],
+    districts: dict[tuple[str, str], list[int]],
+) -> None:
+    """Add [committed, consumed] totals to the balance rows (created when missing)."""
+    months = {month for _, month in members} | {month for _, month in districts}
+    if not months:
+        return
+    # Re-read under the head lock: the session may hold copies older than the rows.
+    stored_members = {
+        (row.member_id, row.month): row
+        for row in session.exec(
+            select(MemberBalance)
+            .where(col(MemberBalance.month).in_(months))
+            .execution_options(populate_existing=True)
+        )
+    }
+    for (member_id, month), (committed, consumed) in members.items():
+        member = stored_members.get((member_id, month)) or MemberBalance(
+            member_id=member_id, month=month
+        )
+        member.committed_fen += committed
+        member.consumed_fen += consumed
+        session.add(member)
+    stored_districts = {
+        (row.district_code, row.month): row
+        for row in session.exec(
+            select(DistrictBalance)
+            .where(col(DistrictBalance.month).in_(months))
+            .execution_options(populate_existing=True)
+        )
+    }
+    for (code, month), (committed, consumed) in districts.items():
+        district = stored_districts.get((code, month)) or DistrictBalance(
+            district_code=code, month=month
+        )
+        district.committed_fen += committed
+        district.consumed_fen += consumed
+        session.add(district)
 
 
 # --- balances ------------------------------------------------------------------------------
@@ -284,6 +396,7 @@ __all__ = [
     "EntryDraft",
     "Verification",
     "append",
+    "append_bulk",
     "append_many",
     "district_committed",
     "effect",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from core.errors import Conflict, Validation
@@ -269,3 +270,58 @@ def test_a_well_forged_entry_inserted_in_the_middle_breaks_the_next_link(
     verdict = _verdict(engine)
     assert verdict.first_broken_id == 4, verdict
     assert "does not link to entry 3" in verdict.problem
+
+
+# --- bulk appends ------------------------------------------------------------------------
+
+
+def test_bulk_append_chains_like_single_appends_and_updates_balances(session: Session) -> None:
+    ledger.append(session, draft("a", amount=8000))
+    at = datetime(2026, 12, 1, 1, 30, 15, 123456, tzinfo=UTC)
+    appended = ledger.append_bulk(
+        session,
+        [
+            (draft("b", EntryKind.CONSUME, 8000), at),
+            (draft("c", amount=3000, member=2, order="ord-2", district="350103"), at),
+            (draft("d", amount=1500, member=2, order="ord-2", payer=Payer.HOUSEHOLD), at),
+            (draft("e", EntryKind.CONSUME, 3000, member=2, order="ord-2", district="350103"), at),
+            (draft("f", amount=500, member=3, order="ord-3"), at + timedelta(hours=1)),
+        ],
+        batch=2,
+    )
+    assert appended == 5
+    ledger.append(session, draft("g", EntryKind.RELEASE, 500, member=3, order="ord-3"))
+    session.commit()
+
+    entries = list(repo.entries(session))
+    assert [e.id for e in entries] == list(range(1, 8))
+    assert [e.idempotency_key for e in entries] == list("abcdefg")
+    assert entries[1].created_at == at
+    prev = GENESIS_HASH
+    for entry in entries:
+        assert entry.prev_hash == prev and entry.hash == ledger.entry_hash(entry, prev)
+        prev = entry.hash
+    head = session.get(LedgerHead, 1)
+    assert head is not None and (head.last_id, head.last_hash) == (7, prev)
+    assert ledger.member_committed(session, 1, MONTH) == 8000
+    assert ledger.member_committed(session, 2, MONTH) == 3000
+    assert ledger.member_committed(session, 3, MONTH) == 0
+    member_two = repo.member_balance(session, 2, MONTH)
+    assert member_two is not None and member_two.consumed_fen == 3000
+    assert ledger.district_committed(session, "350103", MONTH) == 3000
+    assert ledger.district_committed(session, "350102", MONTH) == 8000
+    result = ledger.verify(session)
+    assert result.ok and result.entries == 7
+
+
+def test_bulk_append_of_nothing_changes_nothing(session: Session) -> None:
+    assert ledger.append_bulk(session, []) == 0
+    head = session.get(LedgerHead, 1)
+    assert head is not None and (head.last_id, head.last_hash) == (0, GENESIS_HASH)
+    assert ledger.verify(session).ok
+
+
+def test_bulk_append_refuses_a_used_key(session: Session) -> None:
+    ledger.append(session, draft("a"))
+    with pytest.raises(IntegrityError):
+        ledger.append_bulk(session, [(draft("a"), datetime(2026, 12, 1, tzinfo=UTC))])
