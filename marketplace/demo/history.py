@@ -1133,12 +1133,14 @@ class _Visit:
 
 
 def _near_home(rng: random.Random, home: Location) -> tuple[float, float]:
+    """A GPS fix a few dozen metres at most from the home."""
     north = max(-GPS_LIMIT_M, min(GPS_LIMIT_M, rng.gauss(0, GPS_SIGMA_M)))
     east = max(-GPS_LIMIT_M, min(GPS_LIMIT_M, rng.gauss(0, GPS_SIGMA_M)))
     return fuzhou.offset(home[0], home[1], north, east)
 
 
 def _end(rng: random.Random, at: datetime, method: CheckMethod, home: Location) -> _End:
+    """One end of a visit; GPS (and a QR scan, mostly) comes with the phone's location."""
     if method is CheckMethod.GPS or (method is CheckMethod.QR and rng.random() < QR_WITH_LOCATION):
         lat, lon = _near_home(rng, home)
         return _End(at, method, lat, lon, round(rng.uniform(4, 25), 1))
@@ -1164,6 +1166,7 @@ def _simulate(visits: list[_Visit], rng: random.Random) -> None:
 
 
 def _staff(ctx: DemoContext, provider: _Provider, count: int) -> list[str]:
+    """``count`` distinct staff members of the provider, as visit editors name them."""
     names: list[str] = []
     while len(names) < count:
         person = ctx.person_name("female" if ctx.rng.random() < 0.7 else "male")
@@ -1254,6 +1257,7 @@ def _timeline(v: _Visit, rng: random.Random) -> None:
 
 
 def _confirm(v: _Visit, rng: random.Random) -> None:
+    """The tasks done and, for most visits, the household's confirmation."""
     assert v.check_out is not None
     v.tasks = sorted(
         rng.sample(TASKS[v.item.code], min(len(TASKS[v.item.code]), rng.randint(2, 3)))
@@ -1278,6 +1282,7 @@ class _Written:
 
 
 def _window(v: _Visit, rng: random.Random) -> tuple[datetime, datetime]:
+    """The order's time window: on the half hour, holding the scheduled start."""
     local = to_local(v.start)
     opens = local.hour * 60 + local.minute - rng.choice([0, 30, 60])
     opens -= opens % 30
@@ -1286,6 +1291,8 @@ def _window(v: _Visit, rng: random.Random) -> tuple[datetime, datetime]:
 
 
 def _write_chunk(session: Session, chunk: list[_Visit], rng: random.Random, out: _Written) -> None:
+    """Insert a chunk of visits with their orders, windows, transitions, bookings and edits;
+    collect their ledger drafts."""
     orders: list[dict[str, Any]] = []
     for v in chunk:
         q = v.quote
