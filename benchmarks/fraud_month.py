@@ -45,11 +45,12 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from api.dbadmin import upgrade
+from audit import export, reports
 from audit import service as audit_service
 from audit.facts import Thresholds
 from audit.repository import person_key
 from audit.rules import RULES
-from core.db import make_engine, unit_of_work
+from core.db import make_engine, read_only, unit_of_work
 from core.geo import Point, haversine_m
 from core.ids import new_public_id
 from core.timeutil import local_date, local_datetime
@@ -1779,6 +1780,7 @@ def main() -> int:
     ap.add_argument("--break-ledger", action="store_true", help="also plant a ledger break")
     ap.add_argument("--out", type=Path, help="write the per-rule scores as CSV")
     ap.add_argument("--no-audit", action="store_true", help="plant only; do not run the audit")
+    ap.add_argument("--export", type=Path, metavar="DIR", help="also export the month (csv+xlsx)")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -1832,6 +1834,23 @@ def main() -> int:
             if args.out:
                 write_scores(scores, args.out)
                 print(f"scores written to {args.out}")
+        if args.export:
+            started = time.monotonic()
+            with read_only(engine) as session:
+                report = reports.month_report(session, args.month)
+                built = time.monotonic()
+                reconciliation = reports.reconcile(report, session)
+            checked = time.monotonic()
+            for fmt in ("csv", "xlsx"):
+                export.export_report(report, reconciliation, fmt, args.export)
+            verdict = "to the fen"
+            if not reconciliation.ok:
+                verdict = "NOT: " + reconciliation.differences[0].describe()
+            print(
+                f"report built in {built - started:.1f} s, reconciled in {checked - built:.1f} s "
+                f"({verdict}), csv + xlsx written in {time.monotonic() - checked:.1f} s "
+                f"to {args.export}"
+            )
         engine.dispose()  # SQLite folds its write-ahead log back into the file
         print(f"ground truth written to {args.truth}; database {_database_size(url)}")
     return 0

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
+from core.db import read_only
 from core.errors import Conflict, Validation
 from pricing import ledger
 from pricing import repository as repo
@@ -325,3 +326,33 @@ def test_bulk_append_refuses_a_used_key(session: Session) -> None:
     ledger.append(session, draft("a"))
     with pytest.raises(IntegrityError):
         ledger.append_bulk(session, [(draft("a"), datetime(2026, 12, 1, tzinfo=UTC))])
+
+
+def test_a_read_only_session_sees_one_snapshot(session: Session, engine: Engine) -> None:
+    """The verifier reads the ledger in batches: entries committed meanwhile stay out of its
+    view, so it never reports the head as ahead of the chain."""
+    _five(session)
+    session.commit()
+    with read_only(engine) as reader:
+        before = ledger.verify(reader)
+        with Session(engine) as writer:
+            ledger.append(
+                writer,
+                EntryDraft(
+                    idempotency_key="meanwhile",
+                    kind=EntryKind.RESERVE,
+                    payer=Payer.SUBSIDY,
+                    order_ref="ord-meanwhile",
+                    member_id=1,
+                    provider_id=7,
+                    district_code="350102",
+                    month="2026-12",
+                    amount_fen=100,
+                    actor="test",
+                ),
+            )
+            writer.commit()
+        after = ledger.verify(reader)
+    assert before.ok and after.ok and after.entries == before.entries == 5
+    with read_only(engine) as fresh:
+        assert ledger.verify(fresh).entries == 6
