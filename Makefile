@@ -30,6 +30,7 @@ venv: $(VENV)/.stamp-dev
 run: $(VENV)/.stamp-run
 	$(BIN)/linli db upgrade
 	$(BIN)/linli demo seed --if-empty
+	$(BIN)/linli demo history --if-empty
 	$(BIN)/linli serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite, on SQLite and on PostgreSQL + Redis

@@ -94,6 +94,42 @@ def demo_seed(
     typer.echo(f"{summary.line()} [{time.perf_counter() - started:.1f} s]")
 
 
+@demo_app.command("history")
+def demo_history(
+    month: str | None = typer.Option(
+        None, "--month", metavar="YYYY-MM", help="[default: the month before this week]"
+    ),
+    visits: int = typer.Option(5000, "--visits", min=1, help="completed visits to write"),
+    seed: int = typer.Option(1, help="random seed: the same seed gives the same month"),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="do nothing if the month already has visits"
+    ),
+) -> None:
+    """A month of completed, verified visits on the demo city (orders, bookings, EVV records,
+    ledger entries), for the audit to look at."""
+    import time
+    from datetime import timedelta
+
+    from core.db import unit_of_work
+    from core.errors import Conflict
+    from marketplace.demo import history
+    from marketplace.demo import seed as demo
+
+    if month is None:
+        last_of_previous = demo.default_start_date().replace(day=1) - timedelta(days=1)
+        month = f"{last_of_previous.year:04d}-{last_of_previous.month:02d}"
+    started = time.perf_counter()
+    try:
+        with unit_of_work() as session:
+            summary = history.generate_month(session, month=month, visits=visits, seed=seed)
+    except Conflict as exc:
+        if if_empty:
+            typer.echo(f"demo history skipped: {exc}")
+            return
+        raise
+    typer.echo(f"{summary.line()} [{time.perf_counter() - started:.1f} s]")
+
+
 @demo_app.command("problem")
 def demo_problem(
     orders: int = typer.Option(2000, help="orders in the day (a meal is a pickup and a delivery)"),

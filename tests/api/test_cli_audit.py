@@ -105,3 +105,25 @@ def test_bad_input_is_a_one_line_error(configured: str) -> None:
         lines = done.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), (args, lines)
         assert message in lines[0], (args, lines)
+
+
+def test_demo_history_then_an_audit_that_finds_nothing(configured: str) -> None:
+    seeded = runner.invoke(
+        app, ["demo", "seed", "--households", "150", "--start-date", "2026-11-23", "--no-progress"]
+    )
+    assert seeded.exit_code == 0, seeded.output
+    made = runner.invoke(app, ["demo", "history", "--month", "2026-10", "--visits", "300"])
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("2026-10: 300 visits by ")
+    again = runner.invoke(
+        app, ["demo", "history", "--month", "2026-10", "--visits", "300", "--if-empty"]
+    )
+    assert (again.exit_code, again.output) == (
+        0,
+        "demo history skipped: 2026-10 already has 300 visits\n",
+    )
+    refused = runner.invoke(app, ["demo", "history", "--month", "2026-10", "--visits", "300"])
+    assert refused.exit_code != 0 and "already has 300 visits" in str(refused.exception)
+    ran = runner.invoke(app, ["audit", "run", "--month", "2026-10"])
+    assert ran.exit_code == 0, ran.output
+    assert ": 300 visits, 0 hits, 0 new findings; ledger ok;" in ran.output
