@@ -88,42 +88,31 @@ def _billed_minutes(breakdown: Mapping[str, Any], duration: int, quantity: int) 
     return duration
 
 
-def _subsidy_by_order(session: Session, month: str) -> dict[str, int]:
-    """Subsidy consumed and not reversed, per order, for the service month."""
+def _net_subsidy(session: Session, month: str, by: Any) -> dict[Any, int]:
+    """Subsidy consumed less reversed in the service month, summed by one ledger column."""
     rows = session.execute(
-        select(
-            col(LedgerEntry.order_ref), col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_fen))
-        )
+        select(by, col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_fen)))
         .where(
             col(LedgerEntry.month) == month,
             col(LedgerEntry.payer) == Payer.SUBSIDY.value,
             col(LedgerEntry.kind).in_([EntryKind.CONSUME.value, EntryKind.REVERSAL.value]),
         )
-        .group_by(col(LedgerEntry.order_ref), col(LedgerEntry.kind))
+        .group_by(by, col(LedgerEntry.kind))
     ).all()
-    out: dict[str, int] = defaultdict(int)
-    for ref, kind, total in rows:
-        out[ref] += int(total) if kind == EntryKind.CONSUME.value else -int(total)
-    return out
+    out: dict[Any, int] = defaultdict(int)
+    for key, kind, total in rows:
+        out[key] += int(total) if kind == EntryKind.CONSUME.value else -int(total)
+    return dict(out)
+
+
+def _subsidy_by_order(session: Session, month: str) -> dict[str, int]:
+    """Subsidy consumed and not reversed, per order, for the service month."""
+    return _net_subsidy(session, month, col(LedgerEntry.order_ref))
 
 
 def _subsidy_by_member(session: Session, month: str) -> dict[int, int]:
     """Subsidy consumed and not reversed, per member, for the service month."""
-    rows = session.execute(
-        select(
-            col(LedgerEntry.member_id), col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_fen))
-        )
-        .where(
-            col(LedgerEntry.month) == month,
-            col(LedgerEntry.payer) == Payer.SUBSIDY.value,
-            col(LedgerEntry.kind).in_([EntryKind.CONSUME.value, EntryKind.REVERSAL.value]),
-        )
-        .group_by(col(LedgerEntry.member_id), col(LedgerEntry.kind))
-    ).all()
-    out: dict[int, int] = defaultdict(int)
-    for member_id, kind, total in rows:
-        out[member_id] += int(total) if kind == EntryKind.CONSUME.value else -int(total)
-    return dict(out)
+    return _net_subsidy(session, month, col(LedgerEntry.member_id))
 
 
 def _visits(

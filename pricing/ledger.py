@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.errors import Conflict, Validation
 from core.timeutil import utcnow
@@ -230,12 +230,7 @@ def _add_to_balances(
         return
     # Re-read under the head lock: the session may hold copies older than the rows.
     stored_members = {
-        (row.member_id, row.month): row
-        for row in session.exec(
-            select(MemberBalance)
-            .where(col(MemberBalance.month).in_(months))
-            .execution_options(populate_existing=True)
-        )
+        (row.member_id, row.month): row for row in repo.member_balances_in(session, months)
     }
     for (member_id, month), (committed, consumed) in members.items():
         member = stored_members.get((member_id, month)) or MemberBalance(
@@ -245,12 +240,7 @@ def _add_to_balances(
         member.consumed_fen += consumed
         session.add(member)
     stored_districts = {
-        (row.district_code, row.month): row
-        for row in session.exec(
-            select(DistrictBalance)
-            .where(col(DistrictBalance.month).in_(months))
-            .execution_options(populate_existing=True)
-        )
+        (row.district_code, row.month): row for row in repo.district_balances_in(session, months)
     }
     for (code, month), (committed, consumed) in districts.items():
         district = stored_districts.get((code, month)) or DistrictBalance(

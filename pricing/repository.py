@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import case, func
@@ -85,6 +85,24 @@ def district_balance(
         row = DistrictBalance(district_code=district_code, month=month)
         session.add(row)
     return row
+
+
+def member_balances_in(session: Session, months: Iterable[str]) -> Sequence[MemberBalance]:
+    """Members' balance rows of these months, re-read from the database."""
+    return session.exec(
+        select(MemberBalance)
+        .where(col(MemberBalance.month).in_(sorted(months)))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def district_balances_in(session: Session, months: Iterable[str]) -> Sequence[DistrictBalance]:
+    """Districts' balance rows of these months, re-read from the database."""
+    return session.exec(
+        select(DistrictBalance)
+        .where(col(DistrictBalance.month).in_(sorted(months)))
+        .execution_options(populate_existing=True)
+    ).all()
 
 
 def member_balances(session: Session) -> Sequence[MemberBalance]:
