@@ -56,3 +56,19 @@ class Validation(DomainError):
     status_code = 422
     code = "validation"
     title = "Invalid input"
+
+
+class Unauthorized(DomainError):
+    """The caller is not signed in, or the credentials or token are not (or no longer) good."""
+
+    status_code = 401
+    code = "unauthorized"
+    title = "Not signed in"
+
+
+class TooManyRequests(DomainError):
+    """Too many attempts in a short time; ``retry_after`` seconds to wait."""
+
+    status_code = 429
+    code = "too-many-requests"
+    title = "Too many requests"

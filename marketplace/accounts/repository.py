@@ -1,0 +1,78 @@
+"""Account queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from marketplace.accounts.models import LoginAttempt, RefreshToken, UserAccount
+
+
+def get(session: Session, account_id: int) -> UserAccount | None:
+    """The account with this id."""
+    return session.get(UserAccount, account_id)
+
+
+def get_by_username(session: Session, username: str) -> UserAccount | None:
+    """The account with this user name."""
+    return session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
+
+
+def get_by_public_id(session: Session, public_id: str) -> UserAccount | None:
+    """The account with this public id."""
+    return session.exec(select(UserAccount).where(col(UserAccount.public_id) == public_id)).first()
+
+
+def failures_since(session: Session, username: str, since: datetime) -> int:
+    """Failed sign-ins for the user name since ``since``."""
+    return int(
+        session.exec(
+            select(func.count(col(LoginAttempt.id))).where(
+                col(LoginAttempt.username) == username,
+                col(LoginAttempt.at) >= since,
+                col(LoginAttempt.ok).is_(False),
+            )
+        ).one()
+    )
+
+
+def oldest_failure_since(session: Session, username: str, since: datetime) -> datetime | None:
+    """The first failed sign-in for the user name since ``since``."""
+    return session.exec(
+        select(func.min(col(LoginAttempt.at))).where(
+            col(LoginAttempt.username) == username,
+            col(LoginAttempt.at) >= since,
+            col(LoginAttempt.ok).is_(False),
+        )
+    ).one()
+
+
+def refresh_by_hash(session: Session, token_hash: str) -> RefreshToken | None:
+    """The refresh token with this hash, locked for its rotation."""
+    return session.exec(
+        select(RefreshToken)
+        .where(col(RefreshToken.token_hash) == token_hash)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def live_refresh_of_family(session: Session, family: str) -> Sequence[RefreshToken]:
+    """A login's refresh tokens not yet revoked."""
+    return session.exec(
+        select(RefreshToken).where(
+            col(RefreshToken.family) == family, col(RefreshToken.revoked_at).is_(None)
+        )
+    ).all()
+
+
+def live_refresh_of_user(session: Session, user_id: int) -> Sequence[RefreshToken]:
+    """An account's refresh tokens not yet revoked."""
+    return session.exec(
+        select(RefreshToken).where(
+            col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None)
+        )
+    ).all()
