@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import catalog, city, health
+from api.routers import auth, catalog, city, health
 
 
 def create_app() -> FastAPI:
@@ -17,6 +17,7 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(catalog.router)
     app.include_router(city.router)
     return app

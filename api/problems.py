@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import DomainError
+from core.errors import DomainError, TooManyRequests, Unauthorized
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -30,7 +30,13 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    request: Request, status: int, code: str, title: str, detail: str | None, **extra: Any
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     """Build a problem+json response."""
     body: dict[str, Any] = {
@@ -41,7 +47,7 @@ def problem_response(
         "instance": str(request.url.path),
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -57,8 +63,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers: dict[str, str] = {}
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyRequests) and "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
         return problem_response(
-            request, exc.status_code, exc.code, exc.title, exc.detail, **exc.extra
+            request, exc.status_code, exc.code, exc.title, exc.detail, headers, **exc.extra
         )
 
     @app.exception_handler(RequestValidationError)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "linli-development-secret-do-not-use-in-production"
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     index_key: SecretStr = SecretStr(DEV_INDEX_KEY)
     # Base64 of a 32-byte Ed25519 seed; auditors verify checkpoints with its public key.
     audit_signing_key: SecretStr = SecretStr(DEV_AUDIT_SIGNING_KEY)
+    # Lifetime of signed access tokens; refresh tokens (14 days) renew them.
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     timezone: str = "Asia/Shanghai"
     sql_echo: bool = False
     worker_pool: Literal["solo", "prefork", "threads"] = "solo"
