@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from api.auth import CurrentAccount, create_access_token
+from api.access import EVERYONE_SIGNED_IN, allow, public
+from api.auth import create_access_token
 from api.deps import SessionDep
 from api.problems import problem_responses
 from core.errors import TooManyRequests, Unauthorized
@@ -17,6 +18,7 @@ from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import UserAccount
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+SignedIn = Annotated[UserAccount, allow(*EVERYONE_SIGNED_IN)]
 
 
 class TokenPair(BaseModel):
@@ -54,7 +56,12 @@ def _pair(account: UserAccount, refresh: accounts_service.IssuedRefresh) -> Toke
     )
 
 
-@router.post("/token", response_model=TokenPair, responses=problem_responses(401, 422, 429))
+@router.post(
+    "/token",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422, 429),
+    dependencies=[public()],
+)
 def sign_in(
     request: Request,
     session: SessionDep,
@@ -73,7 +80,12 @@ def sign_in(
     return _pair(account, accounts_service.issue_refresh(session, account))
 
 
-@router.post("/refresh", response_model=TokenPair, responses=problem_responses(401, 422))
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    responses=problem_responses(401, 422),
+    dependencies=[public()],
+)
 def refresh(session: SessionDep, body: RefreshIn) -> TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
     try:
@@ -84,22 +96,22 @@ def refresh(session: SessionDep, body: RefreshIn) -> TokenPair:
     return _pair(account, issued)
 
 
-@router.post("/logout", status_code=204, responses=problem_responses(422))
+@router.post("/logout", status_code=204, responses=problem_responses(422), dependencies=[public()])
 def logout(session: SessionDep, body: RefreshIn) -> Response:
     """End the login the refresh token belongs to."""
     accounts_service.logout(session, body.refresh_token)
     return Response(status_code=204)
 
 
-@router.post("/logout-everywhere", status_code=204, responses=problem_responses(401))
-def logout_everywhere(session: SessionDep, account: CurrentAccount) -> Response:
+@router.post("/logout-everywhere", status_code=204, responses=problem_responses(401, 403))
+def logout_everywhere(session: SessionDep, account: SignedIn) -> Response:
     """Revoke every token of the signed-in account."""
     accounts_service.revoke_everything(session, account)
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=AccountPublic, responses=problem_responses(401))
-def me(account: CurrentAccount) -> AccountPublic:
+@router.get("/me", response_model=AccountPublic, responses=problem_responses(401, 403))
+def me(account: SignedIn) -> AccountPublic:
     """The signed-in account."""
     return AccountPublic(
         id=account.public_id,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from api.access import public
 from api.deps import SessionDep
 from api.problems import problem_responses
 from marketplace.catalog import service as catalog_service
 from marketplace.catalog.schemas import CategoryPublic, ItemPublic
 
-router = APIRouter(prefix="/catalog", tags=["catalog"])
+router = APIRouter(prefix="/catalog", tags=["catalog"], dependencies=[public()])
 
 
 @router.get("/categories", response_model=list[CategoryPublic])

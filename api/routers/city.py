@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from api.access import public
 from api.deps import SessionDep
 from marketplace.geography import service as geography_service
 
-router = APIRouter(prefix="/city", tags=["city"])
+router = APIRouter(prefix="/city", tags=["city"], dependencies=[public()])
 
 
 class DistrictCount(BaseModel):

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
+from api.access import public
 from api.problems import problem_responses
 from api.worker import celery
 from core import db
@@ -18,7 +19,7 @@ from core.errors import DomainError
 from core.settings import get_settings
 from core.tasks import ping
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[public()])
 
 
 class WorkerUnavailable(DomainError):

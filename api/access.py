@@ -1,0 +1,118 @@
+"""Who may call a route, declared on the route itself.
+
+Every route depends on exactly one ``allow(...)`` (or ``public()``): the roles it admits, and
+whose objects it touches (``owner``). The role check happens here (403 for other roles); the
+ownership check happens in the handler through ``api.ownership`` (404 for someone else's
+object, so ids do not tell whether an object exists). The authorization-matrix test reads these
+declarations from the app's route table: a route without one fails it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from starlette.routing import BaseRoute
+
+from api.auth import current_account
+from api.deps import SessionDep
+from core.errors import Forbidden
+from marketplace.accounts import service as accounts_service
+from marketplace.accounts.models import Role, UserAccount
+
+
+class Owner(StrEnum):
+    """Whose object a route acts on, i.e. which ownership check the handler makes."""
+
+    NONE = "none"  # no particular object (lists filtered to the caller, creation, reference data)
+    HOUSEHOLD = "household"  # a household (or its members, orders)
+    MEMBER = "member"  # a member (an elder a proxy acts for, the person themselves)
+    ORDER = "order"
+    PROVIDER = "provider"
+    WORKER = "worker"
+    RUN = "run"
+    FINDING = "finding"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """A route's declared access."""
+
+    roles: frozenset[Role]
+    owner: Owner
+    public: bool = False
+    personal_data: bool = False  # auditor reads are logged
+
+
+ACCESS_ATTRIBUTE = "__linli_access__"
+
+
+def _checker(access: Access) -> Callable[..., Any]:
+    if access.public:
+
+        def open_route() -> None:
+            return None
+
+        setattr(open_route, ACCESS_ATTRIBUTE, access)
+        return open_route
+
+    def check(
+        request: Request, session: SessionDep, account: UserAccount = Depends(current_account)
+    ) -> UserAccount:
+        if Role(account.role) not in access.roles:
+            raise Forbidden(f"a {account.role} account may not {request.method} this")
+        if access.personal_data and Role(account.role) in (Role.AUDITOR, Role.ADMIN):
+            accounts_service.log_personal_read(
+                session, account, method=request.method, path=request.url.path
+            )
+        return account
+
+    setattr(check, ACCESS_ATTRIBUTE, access)
+    return check
+
+
+def allow(*roles: Role, owner: Owner = Owner.NONE, personal_data: bool = False) -> Any:
+    """A dependency admitting these roles; the handler gets the signed-in account."""
+    if not roles:
+        raise ValueError("name at least one role (or use public())")
+    return Depends(_checker(Access(frozenset(roles), owner, personal_data=personal_data)))
+
+
+def public() -> Any:
+    """A dependency declaring the route open to everyone, signed in or not."""
+    return Depends(_checker(Access(frozenset(), Owner.NONE, public=True)))
+
+
+def declared(route: APIRoute | RouteContext) -> Access | None:
+    """The access a route declares (None: it declares none, which the tests refuse)."""
+    found: list[Access] = []
+
+    def walk(dependant: Any) -> None:
+        call = getattr(dependant, "call", None)
+        access = getattr(call, ACCESS_ATTRIBUTE, None)
+        if isinstance(access, Access):
+            found.append(access)
+        for sub in getattr(dependant, "dependencies", ()):
+            walk(sub)
+
+    walk(route.dependant)
+    return found[0] if len(found) == 1 else None
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> list[tuple[str, RouteContext]]:
+    """(method, route) for every API route of an app, routers included, sorted by path."""
+    found = [
+        (method, context)
+        for context in iter_route_contexts(routes)
+        if isinstance(context.original_route, APIRoute)
+        for method in sorted(context.methods or ())
+    ]
+    return sorted(found, key=lambda item: (item[1].path or "", item[0]))
+
+
+EVERYONE_SIGNED_IN = tuple(Role)
