@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from marketplace.common import created_at_field, utc_field
+from marketplace.common import created_at_field, json_dict_field, utc_field
 
 
 class Role(StrEnum):
@@ -97,3 +98,19 @@ class PersonalDataRead(SQLModel, table=True):
     path: str = Field(max_length=300)
     subject: str = Field(default="", max_length=120)
     at: datetime = created_at_field()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer to a creating request sent with an ``Idempotency-Key``, kept per account so
+    the same request sent again gets the same answer instead of a second object."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="user_account.id")
+    key: str = Field(max_length=100)
+    request_hash: str = Field(max_length=64)  # method, path and body
+    status_code: int
+    response: dict[str, Any] = json_dict_field()
+    created_at: datetime = created_at_field()

@@ -8,7 +8,12 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from marketplace.accounts.models import LoginAttempt, RefreshToken, UserAccount
+from marketplace.accounts.models import (
+    IdempotencyRecord,
+    LoginAttempt,
+    RefreshToken,
+    UserAccount,
+)
 
 
 def get(session: Session, account_id: int) -> UserAccount | None:
@@ -76,3 +81,12 @@ def live_refresh_of_user(session: Session, user_id: int) -> Sequence[RefreshToke
             col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None)
         )
     ).all()
+
+
+def idempotency_record(session: Session, account_id: int, key: str) -> IdempotencyRecord | None:
+    """The remembered answer to the account's request with this key."""
+    return session.exec(
+        select(IdempotencyRecord).where(
+            col(IdempotencyRecord.account_id) == account_id, col(IdempotencyRecord.key) == key
+        )
+    ).first()

@@ -23,6 +23,7 @@ from core.ids import new_public_id
 from core.timeutil import utcnow
 from marketplace.accounts import repository as repo
 from marketplace.accounts.models import (
+    IdempotencyRecord,
     LoginAttempt,
     PersonalDataRead,
     RefreshToken,
@@ -241,6 +242,40 @@ def set_active(session: Session, account: UserAccount, active: bool) -> UserAcco
         revoke_everything(session, account)
     session.flush()
     return account
+
+
+def remembered_answer(
+    session: Session, account: UserAccount, key: str, request_hash: str
+) -> IdempotencyRecord | None:
+    """The answer given to this key before, if any; Conflict if the key came with another
+    request."""
+    assert account.id is not None
+    record = repo.idempotency_record(session, account.id, key)
+    if record is not None and record.request_hash != request_hash:
+        raise Conflict(f"Idempotency-Key {key!r} was used for a different request; use a new key")
+    return record
+
+
+def remember_answer(
+    session: Session,
+    account: UserAccount,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    response: dict[str, object],
+) -> None:
+    """Keep the answer to a request sent with an idempotency key."""
+    assert account.id is not None
+    session.add(
+        IdempotencyRecord(
+            account_id=account.id,
+            key=key,
+            request_hash=request_hash,
+            status_code=status_code,
+            response=response,
+        )
+    )
+    session.flush()
 
 
 def log_personal_read(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
@@ -146,3 +147,33 @@ def list_for_household(session: Session, household_id: int) -> Sequence[Order]:
         .order_by(col(Order.service_date).desc(), col(Order.id).desc())
     )
     return session.exec(stmt).all()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderScope:
+    """Which orders a caller may see; every set field narrows (none set: all orders)."""
+
+    household_id: int | None = None
+    member_ids: frozenset[int] | None = None
+    provider_id: int | None = None
+    worker_id: int | None = None
+    subsidised_only: bool = False
+
+
+def list_page(session: Session, scope: OrderScope, *, after_id: int, limit: int) -> Sequence[Order]:
+    """Orders in the scope with ids above ``after_id``, in id order, ``limit`` of them."""
+    stmt = select(Order).where(col(Order.id) > after_id)
+    if scope.household_id is not None:
+        stmt = stmt.where(col(Order.household_id) == scope.household_id)
+    if scope.member_ids is not None:
+        stmt = stmt.where(col(Order.recipient_member_id).in_(sorted(scope.member_ids)))
+    if scope.provider_id is not None:
+        stmt = stmt.where(col(Order.provider_id) == scope.provider_id)
+    if scope.worker_id is not None:
+        booked = select(WorkerBooking.order_id).where(
+            col(WorkerBooking.worker_id) == scope.worker_id, col(WorkerBooking.active)
+        )
+        stmt = stmt.where(col(Order.id).in_(booked))
+    if scope.subsidised_only:
+        stmt = stmt.where((col(Order.subsidy_fen) > 0) | (col(Order.ltc_fen) > 0))
+    return session.exec(stmt.order_by(col(Order.id)).limit(limit)).all()

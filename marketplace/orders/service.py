@@ -452,6 +452,19 @@ def reschedule(
     return locked
 
 
+def booking_of(session: Session, order: Order) -> WorkerBooking | None:
+    """The order's active booking, if it is booked."""
+    assert order.id is not None
+    return repo.active_booking(session, order.id)
+
+
+def list_page(
+    session: Session, scope: repo.OrderScope, *, after_id: int = 0, limit: int = 50
+) -> Sequence[Order]:
+    """A page of the orders in ``scope``, in id order after ``after_id``."""
+    return repo.list_page(session, scope, after_id=after_id, limit=limit)
+
+
 def transitions(session: Session, order: Order) -> Sequence[OrderTransition]:
     """The order's history."""
     assert order.id is not None

@@ -1,0 +1,302 @@
+"""Quotes and orders: a household (or a proxy for an elder) prices a service, orders it,
+follows and cancels it; providers, workers, dispatchers and auditors see the orders that are
+theirs to see."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from api import ownership
+from api.access import Owner, allow
+from api.deps import SessionDep
+from api.pagination import After, Limit, Page, decode_cursor, page
+from api.problems import problem_responses
+from marketplace.accounts import service as accounts_service
+from marketplace.accounts.models import Role, UserAccount
+from marketplace.catalog import service as catalog_service
+from marketplace.households import service as households_service
+from marketplace.orders import quoting
+from marketplace.orders import service as orders_service
+from marketplace.orders.models import Order, OrderPriority
+from marketplace.orders.schemas import OrderCreate, TimeWindow
+from marketplace.providers import service as providers_service
+
+router = APIRouter(tags=["orders"])
+
+ORDERING = (Role.HOUSEHOLD, Role.PROXY)
+SEEING = (
+    Role.HOUSEHOLD,
+    Role.PROXY,
+    Role.PROVIDER_ADMIN,
+    Role.WORKER,
+    Role.DISPATCHER,
+    Role.AUDITOR,
+    Role.ADMIN,
+)
+Orderer = Annotated[UserAccount, allow(*ORDERING, owner=Owner.MEMBER)]
+
+
+class QuoteRequest(BaseModel):
+    """What to price: for whom, from which provider, which item, when and how long."""
+
+    member: str = Field(max_length=32, description="the recipient's public id")
+    provider: str = Field(max_length=32, description="the provider's public id")
+    item: str = Field(max_length=60, description="catalog item code")
+    start: datetime = Field(description="when the service starts (with a time zone)")
+    minutes: int = Field(gt=0, le=24 * 60)
+    quantity: int = Field(default=1, gt=0, le=50)
+
+
+class PriceLine(BaseModel):
+    """One line of the price."""
+
+    kind: str
+    fen: int
+    detail: str
+
+
+class QuotePublic(BaseModel):
+    """The price, who pays what and why, and what is left of the member's monthly cap."""
+
+    list_price_fen: int
+    ltc_fen: int
+    subsidy_fen: int
+    copay_fen: int
+    lines: list[PriceLine]
+    policy_version: str
+    group: str | None
+    rule: str | None
+    reason: str
+    cap_fen: int
+    cap_remaining_fen: int
+    balance_after_fen: int
+    month: str
+
+
+class OrderIn(BaseModel):
+    """A service to order."""
+
+    member: str = Field(max_length=32, description="the recipient's public id")
+    provider: str = Field(max_length=32, description="the provider's public id")
+    item: str = Field(max_length=60, description="catalog item code")
+    service_date: date
+    windows: list[TimeWindow] = Field(min_length=1, max_length=4)
+    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
+    quantity: int = Field(default=1, gt=0, le=50)
+    priority: OrderPriority = OrderPriority.NORMAL
+    notes: str = Field(default="", max_length=500)
+
+
+class CancelIn(BaseModel):
+    """Why the order is cancelled."""
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class OrderPublic(BaseModel):
+    """An order as its owner sees it."""
+
+    id: str
+    status: str
+    member: str
+    provider: str
+    item: str
+    service_date: date
+    windows: list[TimeWindow]
+    duration_minutes: int
+    quantity: int
+    priority: str
+    list_price_fen: int
+    ltc_fen: int
+    subsidy_fen: int
+    copay_fen: int
+    cancellation_fee_fen: int
+    policy_version: str | None
+    created_at: datetime
+
+
+def _public(session: Session, order: Order) -> OrderPublic:
+    member = households_service.get_member_or_raise(session, order.recipient_member_id)
+    provider = providers_service.get_or_raise(session, order.provider_id)
+    item = catalog_service.get_item_or_raise(session, order.item_id)
+    return OrderPublic(
+        id=order.public_id,
+        status=str(order.status),
+        member=member.public_id,
+        provider=provider.public_id,
+        item=item.code,
+        service_date=order.service_date,
+        windows=[
+            TimeWindow(starts_at=w.starts_at, ends_at=w.ends_at)
+            for w in orders_service.windows_of(session, order)
+        ],
+        duration_minutes=order.duration_minutes,
+        quantity=order.quantity,
+        priority=str(order.priority),
+        list_price_fen=order.list_price_fen,
+        ltc_fen=order.ltc_fen,
+        subsidy_fen=order.subsidy_fen,
+        copay_fen=order.copay_fen,
+        cancellation_fee_fen=order.cancellation_fee_fen,
+        policy_version=order.policy_version,
+        created_at=order.created_at,
+    )
+
+
+@router.post("/quotes", response_model=QuotePublic, responses=problem_responses(401, 403, 404, 422))
+def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePublic:
+    """Price a service for a member before ordering it (nothing is stored)."""
+    member = ownership.member_for(session, account, body.member, ordering=True)
+    provider = providers_service.get_by_public_id_or_raise(session, body.provider)
+    item = catalog_service.get_item_by_code_or_raise(session, body.item)
+    assert member.id is not None
+    assert provider.id is not None
+    assert item.id is not None
+    q = quoting.quote(
+        session,
+        member_id=member.id,
+        provider_id=provider.id,
+        item_id=item.id,
+        start=body.start,
+        minutes=body.minutes,
+        quantity=body.quantity,
+    )
+    data = q.to_dict()
+    return QuotePublic(
+        list_price_fen=q.list_price_fen,
+        ltc_fen=q.ltc_fen,
+        subsidy_fen=q.subsidy_fen,
+        copay_fen=q.copay_fen,
+        lines=[PriceLine(**line) for line in data["lines"]],
+        policy_version=q.policy_version,
+        group=data["group"],
+        rule=None if data["rule"] is None else data["rule"]["text"],
+        reason=data["reason"],
+        cap_fen=data["cap_fen"],
+        cap_remaining_fen=data["cap_remaining_fen"],
+        balance_after_fen=data["balance_after_fen"],
+        month=q.month,
+    )
+
+
+def _request_hash(body: OrderIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"POST /orders\n{canonical}".encode()).hexdigest()
+
+
+@router.post(
+    "/orders",
+    response_model=OrderPublic,
+    status_code=201,
+    responses={
+        200: {"model": OrderPublic, "description": "The order this key created before"},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def create_order(
+    session: SessionDep,
+    account: Orderer,
+    body: OrderIn,
+    response: Response,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=8,
+            max_length=100,
+            description="a fresh random key per order; resending it returns the same order",
+        ),
+    ],
+) -> Any:
+    """Order a service; it is priced by a quote and kept with it. Resending the same request with
+    the same key returns the same order (200); the same key with another request is 409."""
+    request_hash = _request_hash(body)
+    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
+    if known is not None:
+        response.status_code = 200
+        return known.response
+    member = ownership.member_for(session, account, body.member, ordering=True)
+    provider = providers_service.get_by_public_id_or_raise(session, body.provider)
+    item = catalog_service.get_item_by_code_or_raise(session, body.item)
+    assert member.id is not None
+    assert provider.id is not None
+    assert item.id is not None
+    order = orders_service.create_order(
+        session,
+        OrderCreate(
+            household_id=member.household_id,
+            recipient_member_id=member.id,
+            provider_id=provider.id,
+            item_id=item.id,
+            service_date=body.service_date,
+            windows=body.windows,
+            duration_minutes=body.duration_minutes,
+            quantity=body.quantity,
+            priority=body.priority,
+            notes=body.notes,
+        ),
+        actor=f"{account.role}:{account.public_id}",
+    )
+    public = _public(session, order)
+    accounts_service.remember_answer(
+        session, account, idempotency_key, request_hash, 201, public.model_dump(mode="json")
+    )
+    return public
+
+
+@router.get("/orders", response_model=Page[OrderPublic], responses=problem_responses(401, 403, 422))
+def list_orders(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(*SEEING, owner=Owner.ORDER, personal_data=True)],
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[OrderPublic]:
+    """The orders the caller may see, oldest first, a page at a time."""
+    rows = orders_service.list_page(
+        session,
+        ownership.order_scope(session, account),
+        after_id=decode_cursor(after),
+        limit=limit + 1,
+    )
+    return page(rows, limit, lambda o: o.id or 0, lambda o: _public(session, o))
+
+
+@router.get(
+    "/orders/{order_id}", response_model=OrderPublic, responses=problem_responses(401, 403, 404)
+)
+def get_order(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(*SEEING, owner=Owner.ORDER, personal_data=True)],
+    order_id: str,
+) -> OrderPublic:
+    """One order."""
+    return _public(session, ownership.order_for(session, account, order_id))
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def cancel_order(
+    session: SessionDep,
+    account: Annotated[
+        UserAccount,
+        allow(Role.HOUSEHOLD, Role.PROXY, Role.PROVIDER_ADMIN, Role.ADMIN, owner=Owner.ORDER),
+    ],
+    order_id: str,
+    body: CancelIn,
+) -> OrderPublic:
+    """Cancel an order; a late cancellation costs the household the fee its terms name."""
+    order = ownership.order_for(session, account, order_id)
+    cancelled = orders_service.cancel(
+        session, order, actor=f"{account.role}:{account.public_id}", reason=body.reason
+    )
+    return _public(session, cancelled)
