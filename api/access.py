@@ -67,9 +67,9 @@ def _checker(access: Access) -> Callable[..., Any]:
         if Role(account.role) not in access.roles:
             raise Forbidden(f"a {account.role} account may not {request.method} this")
         if access.personal_data and Role(account.role) in (Role.AUDITOR, Role.ADMIN):
-            accounts_service.log_personal_read(
-                session, account, method=request.method, path=request.url.path
-            )
+            # PostgreSQL text cannot hold NUL; the path is logged before it is validated.
+            path = request.url.path.replace("\x00", "\\0")
+            accounts_service.log_personal_read(session, account, method=request.method, path=path)
         return account
 
     setattr(check, ACCESS_ATTRIBUTE, access)

@@ -5,7 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
-from api.routers import auth, catalog, city, health, orders
+from api.routers import (
+    admin,
+    auditor,
+    auth,
+    catalog,
+    city,
+    dispatch,
+    health,
+    households,
+    orders,
+    providers,
+    subsidy,
+    worker,
+)
 
 
 def create_app() -> FastAPI:
@@ -21,6 +34,13 @@ def create_app() -> FastAPI:
     app.include_router(catalog.router)
     app.include_router(city.router)
     app.include_router(orders.router)
+    app.include_router(households.router)
+    app.include_router(admin.router)
+    app.include_router(providers.router)
+    app.include_router(worker.router)
+    app.include_router(dispatch.router)
+    app.include_router(subsidy.router)
+    app.include_router(auditor.router)
     return app
 
 

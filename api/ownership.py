@@ -14,12 +14,17 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from core.errors import NotFound
+from dispatch import repository as dispatch_repo
+from dispatch.models import SolveRun
+from marketplace.accounts import repository as accounts_repo
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.households import service as households_service
-from marketplace.households.models import Member
+from marketplace.households.models import FamilyProxy, Member
 from marketplace.orders import repository as orders_repo
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order
+from marketplace.providers import service as providers_service
+from marketplace.providers.models import Provider, Worker
 
 
 def proxy_member_ids(session: Session, account: UserAccount, *, ordering: bool = False) -> set[int]:
@@ -90,3 +95,108 @@ def order_for(session: Session, account: UserAccount, public_id: str) -> Order:
     if order is None or not _in_scope(session, order_scope(session, account), order):
         raise NotFound(f"order {public_id} does not exist")
     return order
+
+
+def member_to_read(session: Session, account: UserAccount, public_id: str) -> Member:
+    """A member the account may read: as ``member_for`` (household, proxy, administrator), and
+    every member for an auditor (read only; the route logs the read), or NotFound."""
+    if Role(account.role) is not Role.AUDITOR:
+        return member_for(session, account, public_id, ordering=False)
+    try:
+        return households_service.get_member_by_public_id_or_raise(session, public_id)
+    except NotFound:
+        raise NotFound(f"member {public_id} does not exist") from None
+
+
+def family_proxy_for(session: Session, account: UserAccount, public_id: str) -> FamilyProxy:
+    """A family proxy of one of the household account's own members, or NotFound."""
+    try:
+        proxy = households_service.get_proxy_by_public_id_or_raise(session, public_id)
+        member = households_service.get_member_or_raise(session, proxy.member_id)
+    except NotFound:
+        member = None
+    if (
+        member is None
+        or Role(account.role) is not Role.HOUSEHOLD
+        or member.household_id != account.household_id
+    ):
+        raise NotFound(f"family proxy {public_id} does not exist")
+    return proxy
+
+
+def _provider_allowed(account: UserAccount, provider_id: int, *, managing: bool) -> bool:
+    """Whether the account may read (or, ``managing``, change) this provider's objects: its own
+    provider admins; its dispatchers and the platform's (read); auditors (read); admins."""
+    role = Role(account.role)
+    if role is Role.ADMIN:
+        return True
+    if role is Role.PROVIDER_ADMIN:
+        return account.provider_id == provider_id
+    if managing:
+        return False
+    if role is Role.DISPATCHER:
+        return account.provider_id is None or account.provider_id == provider_id
+    return role is Role.AUDITOR
+
+
+def provider_for(
+    session: Session, account: UserAccount, public_id: str, *, managing: bool = False
+) -> Provider:
+    """A provider whose workers, tariffs and routes the account may read (``managing``:
+    change), or NotFound."""
+    try:
+        provider = providers_service.get_by_public_id_or_raise(session, public_id)
+    except NotFound:
+        provider = None
+    if provider is None or provider.id is None:
+        raise NotFound(f"provider {public_id} does not exist")
+    if not _provider_allowed(account, provider.id, managing=managing):
+        raise NotFound(f"provider {public_id} does not exist")
+    return provider
+
+
+def worker_for(
+    session: Session, account: UserAccount, public_id: str, *, managing: bool = False
+) -> Worker:
+    """A worker the account may read (``managing``: change): as for its provider, and a worker
+    account reads itself; or NotFound."""
+    try:
+        worker = providers_service.get_worker_by_public_id_or_raise(session, public_id)
+    except NotFound:
+        worker = None
+    if worker is None:
+        raise NotFound(f"worker {public_id} does not exist")
+    if Role(account.role) is Role.WORKER:
+        allowed = not managing and worker.id is not None and worker.id == account.worker_id
+    else:
+        allowed = _provider_allowed(account, worker.provider_id, managing=managing)
+    if not allowed:
+        raise NotFound(f"worker {public_id} does not exist")
+    return worker
+
+
+def run_actor(account: UserAccount) -> str:
+    """Who started a solve run, as the run records it (``role:account public id``)."""
+    return f"{account.role}:{account.public_id}"
+
+
+def run_visible(session: Session, account: UserAccount, run: SolveRun) -> bool:
+    """Whether the account may see (and act on) the run: an administrator and a platform
+    dispatcher (no provider) every run; a provider's dispatcher the runs its provider's
+    dispatchers started."""
+    role = Role(account.role)
+    if role is Role.ADMIN or (role is Role.DISPATCHER and account.provider_id is None):
+        return True
+    if role is not Role.DISPATCHER:
+        return False
+    _, _, starter_id = run.requested_by.partition(":")
+    starter = accounts_repo.get_by_public_id(session, starter_id) if starter_id else None
+    return starter is not None and starter.provider_id == account.provider_id
+
+
+def run_for(session: Session, account: UserAccount, public_id: str) -> SolveRun:
+    """A solve run the account may see, or NotFound."""
+    run = dispatch_repo.get_run_by_public_id(session, public_id)
+    if run is None or not run_visible(session, account, run):
+        raise NotFound(f"solve run {public_id} does not exist")
+    return run

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import DomainError, TooManyRequests, Unauthorized
@@ -121,6 +121,13 @@ def install(app: FastAPI) -> None:
         log.info("integrity error mapped to 409: %s", exc.orig)
         return problem_response(
             request, 409, "conflict", "Conflict", "the change conflicts with existing data"
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        log.info("data error mapped to 422: %s", exc.orig)
+        return problem_response(
+            request, 422, "validation", "Invalid input", "a value cannot be stored as given"
         )
 
     @app.exception_handler(OperationalError)

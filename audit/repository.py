@@ -663,3 +663,137 @@ def month_visits(session: Session, month: str) -> tuple[VisitFact, ...]:
     first, last = month_bounds(month)
     visits, _ = _visits(session, first, last, month)
     return tuple(visits)
+
+
+# --- the auditor's pages ---------------------------------------------------------------------
+
+
+def visits_page(
+    session: Session,
+    month: str,
+    *,
+    provider_id: int | None = None,
+    subsidised_only: bool = True,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[VisitFact]:
+    """One keyset page of the month's visits in id order after ``after_id``, as the rules see
+    them (members, certificates and the ledger's verdict aside); by default only visits of
+    orders paid in part by the subsidy or long-term-care insurance."""
+    first, last = month_bounds(month)
+    booking = (
+        select(col(WorkerBooking.order_id), col(WorkerBooking.worker_id))
+        .where(col(WorkerBooking.active))
+        .subquery()
+    )
+    stmt = (
+        select(
+            Visit,
+            col(Order.public_id),
+            col(Order.provider_id),
+            col(Order.duration_minutes),
+            col(Order.quantity),
+            col(Order.list_price_fen),
+            col(Order.price_breakdown),
+            col(Item.code),
+            col(Item.required_certificates),
+            col(Category.code),
+            col(Worker.phone),
+            booking.c.worker_id,
+        )
+        .join(Order, col(Order.id) == col(Visit.order_id))
+        .join(Item, col(Item.id) == col(Visit.item_id))
+        .join(Category, col(Category.id) == col(Item.category_id))
+        .join(Worker, col(Worker.id) == col(Visit.worker_id))
+        .outerjoin(booking, booking.c.order_id == col(Visit.order_id))
+        .where(
+            col(Visit.service_date) >= first,
+            col(Visit.service_date) <= last,
+            col(Visit.id) > after_id,
+        )
+    )
+    if provider_id is not None:
+        stmt = stmt.where(col(Order.provider_id) == provider_id)
+    if subsidised_only:
+        stmt = stmt.where((col(Order.subsidy_fen) > 0) | (col(Order.ltc_fen) > 0))
+    rows = session.execute(stmt.order_by(col(Visit.id)).limit(limit)).all()
+    if not rows:
+        return []
+    edits: dict[int, list[EditFact]] = defaultdict(list)
+    for visit_id, field, editor, at, reason in session.execute(
+        select(
+            col(VisitEdit.visit_id),
+            col(VisitEdit.field),
+            col(VisitEdit.editor),
+            col(VisitEdit.at),
+            col(VisitEdit.reason_code),
+        )
+        .where(col(VisitEdit.visit_id).in_([row[0].id for row in rows]))
+        .order_by(col(VisitEdit.id))
+    ):
+        edits[visit_id].append(EditFact(field=field, editor=editor, at=at, reason=str(reason)))
+    refs = sorted({str(row[1]) for row in rows})
+    subsidy: dict[str, int] = defaultdict(int)
+    for order_ref, kind, total in session.execute(
+        select(col(LedgerEntry.order_ref), col(LedgerEntry.kind), func.sum(LedgerEntry.amount_fen))
+        .where(
+            col(LedgerEntry.month) == month,
+            col(LedgerEntry.payer) == Payer.SUBSIDY.value,
+            col(LedgerEntry.kind).in_(_NET_KINDS),
+            col(LedgerEntry.order_ref).in_(refs),
+        )
+        .group_by(col(LedgerEntry.order_ref), col(LedgerEntry.kind))
+    ):
+        subsidy[order_ref] += _signed(kind, total)
+    facts: list[VisitFact] = []
+    for (
+        v,
+        order_ref,
+        provider,
+        duration,
+        quantity,
+        price,
+        breakdown,
+        item_code,
+        certificates,
+        category,
+        phone,
+        booked,
+    ) in rows:
+        breakdown = breakdown or {}
+        cls = CATEGORY_CLASS.get(category)
+        facts.append(
+            VisitFact(
+                visit_id=v.id,
+                visit_ref=v.public_id,
+                order_ref=order_ref,
+                provider_id=provider,
+                worker_id=v.worker_id,
+                person_key=person_key(v.worker_id, phone),
+                scheduled_worker_id=booked,
+                member_id=v.recipient_member_id,
+                household_id=v.household_id,
+                item_code=item_code,
+                service_class=cls.value if cls is not None else category,
+                service_date=v.service_date,
+                home_lat=v.location_lat,
+                home_lon=v.location_lon,
+                scheduled_start=v.scheduled_start,
+                scheduled_end=v.scheduled_end,
+                check_in_at=v.check_in_at,
+                check_in_method=None if v.check_in_method is None else str(v.check_in_method),
+                check_in_lat=v.check_in_lat,
+                check_in_lon=v.check_in_lon,
+                check_out_at=v.check_out_at,
+                check_out_method=None if v.check_out_method is None else str(v.check_out_method),
+                check_out_lat=v.check_out_lat,
+                check_out_lon=v.check_out_lon,
+                billed_minutes=_billed_minutes(breakdown, duration, quantity),
+                price_fen=price,
+                subsidy_fen=max(subsidy.get(order_ref, 0), 0),
+                group=breakdown.get("group"),
+                required_certificates=tuple(certificates or ()),
+                edits=tuple(edits.get(v.id, ())),
+            )
+        )
+    return facts

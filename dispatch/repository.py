@@ -9,6 +9,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from dispatch.models import Plan, PlanStop, PlanUnassigned, SolveRun
+from marketplace.orders.models import Order
+from marketplace.providers.models import Worker as WorkerRow
 
 
 def get_run(session: Session, run_id: int) -> SolveRun | None:
@@ -62,3 +64,29 @@ def plan_unassigned(session: Session, plan_id: int) -> Sequence[PlanUnassigned]:
     """Orders a plan left out."""
     stmt = select(PlanUnassigned).where(PlanUnassigned.plan_id == plan_id)
     return session.exec(stmt.order_by(col(PlanUnassigned.id))).all()
+
+
+def plan_stops_with_refs(session: Session, plan_id: int) -> list[tuple[PlanStop, str, str, int]]:
+    """A plan's stops by worker and sequence, each with the worker's and the order's public
+    ids and the worker's provider (one query, for showing the plan)."""
+    stmt = (
+        select(PlanStop, WorkerRow.public_id, Order.public_id, WorkerRow.provider_id)
+        .join(WorkerRow, col(WorkerRow.id) == col(PlanStop.worker_id))
+        .join(Order, col(Order.id) == col(PlanStop.order_id))
+        .where(PlanStop.plan_id == plan_id)
+        .order_by(col(PlanStop.worker_id), col(PlanStop.sequence))
+    )
+    return [(stop, worker, order, provider) for stop, worker, order, provider in session.exec(stmt)]
+
+
+def plan_unassigned_with_refs(
+    session: Session, plan_id: int
+) -> list[tuple[PlanUnassigned, str, int]]:
+    """Orders a plan left out, each with the order's public id and provider."""
+    stmt = (
+        select(PlanUnassigned, Order.public_id, Order.provider_id)
+        .join(Order, col(Order.id) == col(PlanUnassigned.order_id))
+        .where(PlanUnassigned.plan_id == plan_id)
+        .order_by(col(PlanUnassigned.id))
+    )
+    return [(row, order, provider) for row, order, provider in session.exec(stmt)]

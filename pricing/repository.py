@@ -220,3 +220,35 @@ def provider_sums(
         .group_by(col(LedgerEntry.payer), col(LedgerEntry.kind))
     ).all()
     return {(Payer(payer), EntryKind(kind)): int(total) for payer, kind, total in rows}
+
+
+def policies_page(session: Session, *, after_id: int, limit: int) -> Sequence[SubsidyPolicy]:
+    """Stored policy versions with ids after ``after_id``, in the order they were added."""
+    return session.exec(
+        select(SubsidyPolicy)
+        .where(col(SubsidyPolicy.id) > after_id)
+        .order_by(col(SubsidyPolicy.id))
+        .limit(limit)
+    ).all()
+
+
+def tariffs_page(
+    session: Session, provider_id: int, *, after_id: int, limit: int
+) -> Sequence[ProviderTariff]:
+    """A provider's tariff rows with ids after ``after_id``, in id order, ``limit`` of them."""
+    return session.exec(
+        select(ProviderTariff)
+        .where(ProviderTariff.provider_id == provider_id, col(ProviderTariff.id) > after_id)
+        .order_by(col(ProviderTariff.id))
+        .limit(limit)
+    ).all()
+
+
+def entries_page(session: Session, *, after_id: int, limit: int) -> Sequence[LedgerEntry]:
+    """Ledger entries in chain order with ids above ``after_id``, ``limit`` of them."""
+    return session.exec(
+        select(LedgerEntry)
+        .where(col(LedgerEntry.id) > after_id)
+        .order_by(col(LedgerEntry.id))
+        .limit(limit)
+    ).all()

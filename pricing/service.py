@@ -6,7 +6,8 @@ Services flush and never commit; the caller's unit of work commits.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -236,3 +237,57 @@ def policy_version_budget(session: Session, version: str, district_code: str) ->
 
 def _yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+# --- budget report -------------------------------------------------------------------------
+
+
+def policy_page(session: Session, *, after_id: int, limit: int) -> Sequence[SubsidyPolicy]:
+    """Stored policy versions in the order they were added, a page: ids after ``after_id``."""
+    return repo.policies_page(session, after_id=after_id, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictBudget:
+    """A district's subsidy budget for a month and what the ledger holds against it."""
+
+    district_code: str
+    budget_fen: int | None  # None: unlimited
+    committed_fen: int  # reserved or used
+    consumed_fen: int  # used (verified visits)
+
+    @property
+    def remaining_fen(self) -> int | None:
+        """What is left to commit this month (None: unlimited)."""
+        if self.budget_fen is None:
+            return None
+        return max(self.budget_fen - self.committed_fen, 0)
+
+
+def district_budgets(
+    session: Session, month: str, *, policy: PolicyDocument, district_codes: Iterable[str] = ()
+) -> list[DistrictBudget]:
+    """Every district's budget under ``policy`` and its ledger balance for ``month``
+    (``YYYY-MM``): the districts named, those the policy budgets and those with a balance,
+    by code."""
+    balances = {row.district_code: row for row in repo.district_balances_in(session, [month])}
+    codes = set(district_codes) | set(policy.district_budgets_fen) | set(balances)
+    report: list[DistrictBudget] = []
+    for code in sorted(codes):
+        row = balances.get(code)
+        report.append(
+            DistrictBudget(
+                district_code=code,
+                budget_fen=policy.district_budget_fen(code),
+                committed_fen=row.committed_fen if row is not None else 0,
+                consumed_fen=row.consumed_fen if row is not None else 0,
+            )
+        )
+    return report
+
+
+def tariffs_page(
+    session: Session, provider_id: int, *, after_id: int = 0, limit: int = 50
+) -> Sequence[ProviderTariff]:
+    """A page of the provider's own prices, in the order they were first set."""
+    return repo.tariffs_page(session, provider_id, after_id=after_id, limit=limit)

@@ -90,3 +90,13 @@ def idempotency_record(session: Session, account_id: int, key: str) -> Idempoten
             col(IdempotencyRecord.account_id) == account_id, col(IdempotencyRecord.key) == key
         )
     ).first()
+
+
+def accounts_page(
+    session: Session, *, after_id: int, limit: int, role: str | None = None
+) -> Sequence[UserAccount]:
+    """Accounts (optionally of one role) with ids after ``after_id``, by id."""
+    stmt = select(UserAccount).where(col(UserAccount.id) > after_id)
+    if role is not None:
+        stmt = stmt.where(col(UserAccount.role) == role)
+    return session.exec(stmt.order_by(col(UserAccount.id)).limit(limit)).all()

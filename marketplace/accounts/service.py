@@ -289,3 +289,20 @@ def log_personal_read(
         )
     )
     session.flush()
+
+
+def get_by_public_id_or_raise(session: Session, public_id: str) -> UserAccount:
+    """The account with this public id, or NotFound."""
+    account = repo.get_by_public_id(session, public_id)
+    if account is None:
+        raise NotFound(f"account {public_id} does not exist")
+    return account
+
+
+def list_page(
+    session: Session, *, after_id: int, limit: int, role: Role | None = None
+) -> Sequence[UserAccount]:
+    """Accounts (optionally of one role), a page in id order: ids after ``after_id``."""
+    return repo.accounts_page(
+        session, after_id=after_id, limit=limit, role=None if role is None else role.value
+    )

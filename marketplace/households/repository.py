@@ -146,3 +146,18 @@ def list_proxies(
     if active_only:
         stmt = stmt.where(col(FamilyProxy.active).is_(True))
     return session.exec(stmt.order_by(col(FamilyProxy.id))).all()
+
+
+def get_proxy_by_public_id(session: Session, public_id: str) -> FamilyProxy | None:
+    """The family proxy with this public id."""
+    return session.exec(select(FamilyProxy).where(FamilyProxy.public_id == public_id)).first()
+
+
+def statuses_page(
+    session: Session, *, review: str | None, after_id: int, limit: int
+) -> Sequence[ProtectedStatus]:
+    """Protected statuses (optionally in one review state) with ids after ``after_id``, by id."""
+    stmt = select(ProtectedStatus).where(col(ProtectedStatus.id) > after_id)
+    if review is not None:
+        stmt = stmt.where(ProtectedStatus.review == review)
+    return session.exec(stmt.order_by(col(ProtectedStatus.id)).limit(limit)).all()

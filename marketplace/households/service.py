@@ -672,3 +672,24 @@ def can_order_for(session: Session, proxy_id: int, member_id: int) -> bool:
     """Whether this proxy is active, may order, and acts for this member."""
     proxy = repo.get_proxy(session, proxy_id)
     return proxy is not None and proxy.active and proxy.can_order and proxy.member_id == member_id
+
+
+def get_proxy_by_public_id_or_raise(session: Session, public_id: str) -> FamilyProxy:
+    """The family proxy with this public id, or NotFound."""
+    proxy = repo.get_proxy_by_public_id(session, public_id)
+    if proxy is None:
+        raise NotFound(f"family proxy {public_id} does not exist")
+    return proxy
+
+
+def protected_statuses_page(
+    session: Session, *, review: StatusReview | None, after_id: int, limit: int
+) -> Sequence[ProtectedStatus]:
+    """Status applications of every member (optionally in one review state), a page in id
+    order: those with ids after ``after_id``, at most ``limit``."""
+    return repo.statuses_page(
+        session,
+        review=None if review is None else review.value,
+        after_id=after_id,
+        limit=limit,
+    )

@@ -177,3 +177,50 @@ def list_page(session: Session, scope: OrderScope, *, after_id: int, limit: int)
     if scope.subsidised_only:
         stmt = stmt.where((col(Order.subsidy_fen) > 0) | (col(Order.ltc_fen) > 0))
     return session.exec(stmt.order_by(col(Order.id)).limit(limit)).all()
+
+
+def bookings_on_day(
+    session: Session,
+    day: date,
+    *,
+    provider_id: int | None = None,
+    worker_id: int | None = None,
+) -> Sequence[tuple[WorkerBooking, Order]]:
+    """Active bookings of orders for one service date (optionally of one provider's orders or
+    one worker), with their orders, by worker and start time."""
+    stmt = (
+        select(WorkerBooking, Order)
+        .join(Order, col(Order.id) == col(WorkerBooking.order_id))
+        .where(col(WorkerBooking.active).is_(True), Order.service_date == day)
+    )
+    if provider_id is not None:
+        stmt = stmt.where(Order.provider_id == provider_id)
+    if worker_id is not None:
+        stmt = stmt.where(WorkerBooking.worker_id == worker_id)
+    stmt = stmt.order_by(
+        col(WorkerBooking.worker_id), col(WorkerBooking.starts_at), col(WorkerBooking.id)
+    )
+    return [(booking, order) for booking, order in session.exec(stmt).all()]
+
+
+def subsidised_page(
+    session: Session,
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    provider_id: int | None = None,
+    after_id: int,
+    limit: int,
+) -> Sequence[Order]:
+    """Orders paid in part by the subsidy or long-term-care insurance, in id order after
+    ``after_id`` (optionally served from ``first`` to ``last``, or one provider's)."""
+    stmt = select(Order).where(
+        col(Order.id) > after_id, (col(Order.subsidy_fen) > 0) | (col(Order.ltc_fen) > 0)
+    )
+    if first is not None:
+        stmt = stmt.where(col(Order.service_date) >= first)
+    if last is not None:
+        stmt = stmt.where(col(Order.service_date) <= last)
+    if provider_id is not None:
+        stmt = stmt.where(col(Order.provider_id) == provider_id)
+    return session.exec(stmt.order_by(col(Order.id)).limit(limit)).all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from marketplace.orders import repository as repo
 from marketplace.orders.models import (
     Frequency,
     Order,
+    OrderPriority,
     OrderSeries,
     OrderStatus,
     OrderTimeWindow,
@@ -33,6 +35,8 @@ from marketplace.orders.models import (
 from marketplace.orders.schemas import OrderCreate, SeriesCreate, TimeWindow
 from marketplace.orders.state import OrderEvent, target
 from marketplace.providers.models import Provider, Worker
+from pricing import ledger
+from pricing import repository as pricing_repo
 from pricing import service as pricing_service
 from pricing.billing import PriceSnapshot
 from pricing.models import LedgerEntry, Payer
@@ -564,3 +568,124 @@ def materialize_series(
         )
         created.append(confirm(session, order, actor=f"series:{series.public_id}", now=now))
     return created
+
+
+def bookings_on_day(
+    session: Session,
+    day: date,
+    *,
+    provider_id: int | None = None,
+    worker_id: int | None = None,
+) -> Sequence[tuple[WorkerBooking, Order]]:
+    """The day's routes as booked: active bookings of orders for ``day`` with their orders, by
+    worker and start time (optionally one provider's orders or one worker's)."""
+    return repo.bookings_on_day(session, day, provider_id=provider_id, worker_id=worker_id)
+
+
+def progress_of(status: OrderStatus | str) -> str:
+    """Where a booked order stands on the day: ``done``, ``in_service`` or ``to_do``
+    (``dropped`` for an order that will not be served)."""
+    current = OrderStatus(status)
+    if current in (OrderStatus.COMPLETED, OrderStatus.SETTLED):
+        return "done"
+    if current is OrderStatus.IN_SERVICE:
+        return "in_service"
+    if current in (OrderStatus.CANCELLED, OrderStatus.NO_SHOW):
+        return "dropped"
+    return "to_do"
+
+
+def mark_urgent(
+    session: Session, order: Order, *, actor: str, reason: str = "", now: datetime | None = None
+) -> Order:
+    """Have dispatch plan the order first (and drop it last). The price stays as quoted: this
+    is the dispatcher's call, not a new urgent order. Recorded in the order's history."""
+    assert order.id is not None
+    locked = repo.get_for_update(session, order.id)
+    assert locked is not None
+    if OrderPriority(locked.priority) is OrderPriority.URGENT:
+        return locked
+    at = now or utcnow()
+    status = OrderStatus(locked.status).value
+    locked.priority = OrderPriority.URGENT
+    locked.updated_at = at
+    session.add(locked)
+    session.add(
+        OrderTransition(
+            order_id=order.id,
+            event="mark_urgent",
+            from_status=status,
+            to_status=status,
+            actor=actor,
+            reason=reason[:200],
+            at=at,
+        )
+    )
+    session.flush()
+    return locked
+
+
+@dataclass(frozen=True, slots=True)
+class SubsidyBalance:
+    """A member's subsidy and long-term-care insurance money in one service month (fen)."""
+
+    month: str
+    as_of: date  # the day the member's groups, the policy and the LTC benefit are read on
+    groups: tuple[str, ...]
+    policy_version: str
+    cap_fen: int
+    committed_fen: int  # reserved or used
+    consumed_fen: int  # used (visits verified)
+    ltc_scheme: str | None
+    ltc_limit_fen: int
+    ltc_committed_fen: int
+
+    @property
+    def remaining_fen(self) -> int:
+        """What is left of the monthly cap."""
+        return max(self.cap_fen - self.committed_fen, 0)
+
+    @property
+    def ltc_remaining_fen(self) -> int:
+        """What is left of the insurer's monthly limit."""
+        return max(self.ltc_limit_fen - self.ltc_committed_fen, 0)
+
+
+def _month_days(month: str) -> tuple[date, date]:
+    year, dash, number = month.partition("-")
+    if not (dash and len(year) == 4 and year.isdigit() and len(number) == 2 and number.isdigit()):
+        raise Validation(f"month must be YYYY-MM, not {month!r}")
+    if not (1 <= int(number) <= 12 and 1900 <= int(year) <= 2999):
+        raise Validation(f"month must be YYYY-MM, not {month!r}")
+    first = date(int(year), int(number), 1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def subsidy_balance(
+    session: Session, member_id: int, month: str, *, today: date | None = None
+) -> SubsidyBalance:
+    """The member's monthly cap and what is committed against it, and the insurer's limit and
+    what it has committed, for the service month ``YYYY-MM``.
+
+    The cap is the largest of the member's groups' caps under the policy in force, both read
+    on ``as_of``: today within the month, else its first or last day.
+    """
+    first, last = _month_days(month)
+    households_service.get_member_or_raise(session, member_id)
+    as_of = min(max(today or local_date(utcnow()), first), last)
+    groups = quoting.groups_on(session, member_id, as_of)
+    policy = pricing_service.policy_on(session, as_of)
+    row = pricing_repo.member_balance(session, member_id, month)
+    benefit = households_service.ltc_entitlement_on(session, member_id, as_of)
+    return SubsidyBalance(
+        month=month,
+        as_of=as_of,
+        groups=tuple(g.value for g in groups),
+        policy_version=policy.version,
+        cap_fen=max((policy.monthly_cap_fen.get(g, 0) for g in groups), default=0),
+        committed_fen=0 if row is None else row.committed_fen,
+        consumed_fen=0 if row is None else row.consumed_fen,
+        ltc_scheme=None if benefit is None else benefit.scheme,
+        ltc_limit_fen=0 if benefit is None else benefit.monthly_limit_fen,
+        ltc_committed_fen=ledger.member_ltc_committed(session, member_id, month),
+    )

@@ -192,3 +192,43 @@ def shift_exceptions(
         .order_by(col(WorkerShiftException.on_date), col(WorkerShiftException.id))
     )
     return session.exec(stmt).all()
+
+
+def providers_page(
+    session: Session, *, after_id: int, limit: int, district_id: int | None = None
+) -> Sequence[Provider]:
+    """Active providers with ids after ``after_id`` (optionally only those serving one
+    district), in id order, ``limit`` of them."""
+    stmt = select(Provider).where(col(Provider.active).is_(True), col(Provider.id) > after_id)
+    if district_id is not None:
+        serving = select(ProviderDistrict.provider_id).where(
+            ProviderDistrict.district_id == district_id
+        )
+        stmt = stmt.where(col(Provider.id).in_(serving))
+    return session.exec(stmt.order_by(col(Provider.id)).limit(limit)).all()
+
+
+def workers_page(
+    session: Session, provider_id: int, *, after_id: int, limit: int
+) -> Sequence[Worker]:
+    """A provider's workers with ids after ``after_id``, in id order, ``limit`` of them."""
+    stmt = (
+        select(Worker)
+        .where(Worker.provider_id == provider_id, col(Worker.id) > after_id)
+        .order_by(col(Worker.id))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()
+
+
+def certificates_page(
+    session: Session, worker_id: int, *, after_id: int, limit: int
+) -> Sequence[WorkerCertificate]:
+    """A worker's certificates with ids after ``after_id``, in id order, ``limit`` of them."""
+    stmt = (
+        select(WorkerCertificate)
+        .where(WorkerCertificate.worker_id == worker_id, col(WorkerCertificate.id) > after_id)
+        .order_by(col(WorkerCertificate.id))
+        .limit(limit)
+    )
+    return session.exec(stmt).all()

@@ -430,3 +430,47 @@ def workers_qualified_for(
         for w in candidates
         if w.id is not None and required_skills <= skills[w.id] and required_certs <= certs[w.id]
     ]
+
+
+# --- pages and replacements (for the API) -------------------------------------------------
+
+
+def providers_page(
+    session: Session, *, after_id: int = 0, limit: int = 50, district_id: int | None = None
+) -> Sequence[Provider]:
+    """A page of active providers in id order (optionally only those serving one district)."""
+    return repo.providers_page(session, after_id=after_id, limit=limit, district_id=district_id)
+
+
+def workers_page(
+    session: Session, provider_id: int, *, after_id: int = 0, limit: int = 50
+) -> Sequence[Worker]:
+    """A page of a provider's workers, active or not, in id order."""
+    return repo.workers_page(session, provider_id, after_id=after_id, limit=limit)
+
+
+def certificates_page(
+    session: Session, worker_id: int, *, after_id: int = 0, limit: int = 50
+) -> Sequence[WorkerCertificate]:
+    """A page of a worker's certificates, expired or not, in the order they were added."""
+    return repo.certificates_page(session, worker_id, after_id=after_id, limit=limit)
+
+
+def replace_shifts(
+    session: Session, worker_id: int, shifts: Sequence[ShiftIn]
+) -> Sequence[WorkerShift]:
+    """Replace a worker's weekly shifts with these (none: the worker has no weekly pattern).
+
+    Two of them overlapping on the same weekday is refused (Validation); dated exceptions
+    stay as they are.
+    """
+    get_worker_or_raise(session, worker_id)
+    if overlapping_shifts((s.weekday, s.starts_at, s.ends_at) for s in shifts):
+        raise Validation("two shifts on the same weekday overlap")
+    for old in repo.shifts(session, worker_id):
+        session.delete(old)
+    session.flush()
+    for shift in shifts:
+        session.add(_shift(worker_id, shift))
+    session.flush()
+    return repo.shifts(session, worker_id)

@@ -23,3 +23,11 @@ def edits(session: Session, visit_id: int) -> Sequence[VisitEdit]:
     """A visit's edits, oldest first."""
     stmt = select(VisitEdit).where(VisitEdit.visit_id == visit_id).order_by(col(VisitEdit.id))
     return session.exec(stmt).all()
+
+
+def for_orders(session: Session, order_ids: Sequence[int]) -> Sequence[Visit]:
+    """The visits of these orders (those that have one)."""
+    if not order_ids:
+        return []
+    stmt = select(Visit).where(col(Visit.order_id).in_(list(order_ids))).order_by(col(Visit.id))
+    return session.exec(stmt).all()

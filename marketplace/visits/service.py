@@ -249,3 +249,8 @@ def edits(session: Session, visit: Visit) -> Sequence[VisitEdit]:
     """The visit's edit history."""
     assert visit.id is not None
     return repo.edits(session, visit.id)
+
+
+def visits_of_orders(session: Session, order_ids: Sequence[int]) -> dict[int, Visit]:
+    """The visits of these orders, by order id (orders without a visit are left out)."""
+    return {visit.order_id: visit for visit in repo.for_orders(session, order_ids)}

@@ -1,0 +1,574 @@
+"""The auditor's view over HTTP: subsidised orders, visits with their EVV verdicts, the
+subsidy ledger and its verification, and the findings of the anomaly rules with their history.
+
+Who: auditors read, and never write (the issue: "auditor (read-only)"); administrators read
+too. Every read that shows personal data is logged (``allow(..., personal_data=True)``).
+Running the rules writes findings and reviewing one may claw subsidy back, so
+``POST /audit/runs`` and ``POST /audit/findings/{id}/review`` are for administrators only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from api.access import Owner, allow
+from api.deps import SessionDep
+from api.pagination import After, Limit, Page, decode_cursor, page
+from api.problems import problem_responses
+from audit import evv
+from audit import repository as audit_repo
+from audit import service as audit_service
+from audit.facts import VisitFact
+from audit.models import AuditRun, Finding, FindingStatus, ReasonCode
+from core.db import read_only
+from marketplace.accounts import service as accounts_service
+from marketplace.accounts.models import Role, UserAccount
+from marketplace.catalog import service as catalog_service
+from marketplace.households import service as households_service
+from marketplace.orders import repository as orders_repo
+from marketplace.orders.models import Order
+from marketplace.providers import service as providers_service
+from pricing import ledger
+from pricing import repository as pricing_repo
+from pricing.models import LedgerEntry
+
+router = APIRouter(tags=["audit"])
+
+MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
+PUBLIC_ID_PATTERN = r"^[A-Za-z0-9_]+$"
+Reader = Annotated[
+    UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.ORDER, personal_data=True)
+]
+FindingReader = Annotated[
+    UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.FINDING, personal_data=True)
+]
+
+
+def _month_query() -> Any:
+    return Query(
+        min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM (2000–2999)"
+    )
+
+
+Month = Annotated[str, _month_query()]
+MonthFilter = Annotated[str | None, _month_query()]
+ProviderFilter = Annotated[
+    str | None,
+    Query(
+        min_length=3,
+        max_length=40,
+        pattern=PUBLIC_ID_PATTERN,
+        description="only this provider's (public id)",
+    ),
+]
+FindingId = Annotated[
+    str,
+    Path(
+        min_length=3, max_length=40, pattern=PUBLIC_ID_PATTERN, description="a finding's public id"
+    ),
+]
+
+
+class _Names:
+    """Public ids of the rows a page refers to, each looked up once."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.members: dict[int, str] = {}
+        self.providers: dict[int, str] = {}
+        self.workers: dict[int, str] = {}
+        self.items: dict[int, str] = {}
+
+    def member(self, member_id: int) -> str:
+        if member_id not in self.members:
+            found = households_service.get_member_or_raise(self.session, member_id)
+            self.members[member_id] = found.public_id
+        return self.members[member_id]
+
+    def provider(self, provider_id: int) -> str:
+        if provider_id not in self.providers:
+            found = providers_service.get_or_raise(self.session, provider_id)
+            self.providers[provider_id] = found.public_id
+        return self.providers[provider_id]
+
+    def worker(self, worker_id: int | None) -> str | None:
+        if worker_id is None:
+            return None
+        if worker_id not in self.workers:
+            found = providers_service.get_worker_or_raise(self.session, worker_id)
+            self.workers[worker_id] = found.public_id
+        return self.workers[worker_id]
+
+    def item(self, item_id: int) -> str:
+        if item_id not in self.items:
+            self.items[item_id] = catalog_service.get_item_or_raise(self.session, item_id).code
+        return self.items[item_id]
+
+
+def _provider_id(session: Session, public_id: str | None) -> int | None:
+    if public_id is None:
+        return None
+    return providers_service.get_by_public_id_or_raise(session, public_id).id
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+class AuditOrder(BaseModel):
+    """A subsidised order: who, what, when, and who pays what (fen)."""
+
+    id: str
+    status: str
+    member: str
+    provider: str
+    item: str
+    service_date: dt.date
+    worker: str | None
+    list_price_fen: int
+    ltc_fen: int
+    subsidy_fen: int
+    copay_fen: int
+    group: str | None
+    policy_version: str | None
+
+
+def _order(names: _Names, order: Order) -> AuditOrder:
+    group = (order.price_breakdown or {}).get("group")
+    return AuditOrder(
+        id=order.public_id,
+        status=str(order.status),
+        member=names.member(order.recipient_member_id),
+        provider=names.provider(order.provider_id),
+        item=names.item(order.item_id),
+        service_date=order.service_date,
+        worker=names.worker(order.assigned_worker_id),
+        list_price_fen=order.list_price_fen,
+        ltc_fen=order.ltc_fen,
+        subsidy_fen=order.subsidy_fen,
+        copay_fen=order.copay_fen,
+        group=group if isinstance(group, str) else None,
+        policy_version=order.policy_version,
+    )
+
+
+@router.get(
+    "/audit/orders",
+    response_model=Page[AuditOrder],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def audit_orders(
+    session: SessionDep,
+    account: Reader,
+    month: MonthFilter = None,
+    provider: ProviderFilter = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[AuditOrder]:
+    """Orders paid in part by the subsidy or long-term-care insurance, oldest first, a page at
+    a time; optionally of one service month and one provider."""
+    first, last = audit_repo.month_bounds(month) if month is not None else (None, None)
+    rows = orders_repo.subsidised_page(
+        session,
+        first=first,
+        last=last,
+        provider_id=_provider_id(session, provider),
+        after_id=decode_cursor(after),
+        limit=limit + 1,
+    )
+    names = _Names(session)
+    return page(rows, limit, lambda o: o.id or 0, lambda o: _order(names, o))
+
+
+# --- visits ----------------------------------------------------------------------------------
+
+
+class EvvVerdict(BaseModel):
+    """The EVV verdict on a visit: verified, verified after an edit, or an exception (why)."""
+
+    status: str
+    reasons: list[str]
+
+
+class AuditVisit(BaseModel):
+    """A visit of a subsidised order with its record and its EVV verdict."""
+
+    id: str
+    order: str
+    provider: str
+    worker: str
+    scheduled_worker: str | None
+    member: str
+    item: str
+    service_date: dt.date
+    scheduled_start: dt.datetime | None
+    scheduled_end: dt.datetime | None
+    check_in_at: dt.datetime | None
+    check_in_method: str | None
+    check_out_at: dt.datetime | None
+    check_out_method: str | None
+    edits: int
+    billed_minutes: int
+    price_fen: int
+    subsidy_fen: int
+    evv: EvvVerdict
+
+
+def _visit(names: _Names, v: VisitFact) -> AuditVisit:
+    verdict = evv.verify(v)
+    return AuditVisit(
+        id=v.visit_ref,
+        order=v.order_ref,
+        provider=names.provider(v.provider_id),
+        worker=names.worker(v.worker_id) or "",
+        scheduled_worker=names.worker(v.scheduled_worker_id),
+        member=names.member(v.member_id),
+        item=v.item_code,
+        service_date=v.service_date,
+        scheduled_start=v.scheduled_start,
+        scheduled_end=v.scheduled_end,
+        check_in_at=v.check_in_at,
+        check_in_method=v.check_in_method,
+        check_out_at=v.check_out_at,
+        check_out_method=v.check_out_method,
+        edits=len(v.edits),
+        billed_minutes=v.billed_minutes,
+        price_fen=v.price_fen,
+        subsidy_fen=v.subsidy_fen,
+        evv=EvvVerdict(status=verdict.status.value, reasons=list(verdict.reasons)),
+    )
+
+
+@router.get(
+    "/audit/visits",
+    response_model=Page[AuditVisit],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def audit_visits(
+    session: SessionDep,
+    account: Reader,
+    month: Month,
+    provider: ProviderFilter = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[AuditVisit]:
+    """The month's visits of subsidised orders with each one's EVV verdict, a page at a time
+    (optionally one provider's)."""
+    facts = audit_repo.visits_page(
+        session,
+        month,
+        provider_id=_provider_id(session, provider),
+        after_id=decode_cursor(after),
+        limit=limit + 1,
+    )
+    names = _Names(session)
+    return page(facts, limit, lambda v: v.visit_id, lambda v: _visit(names, v))
+
+
+# --- the ledger ------------------------------------------------------------------------------
+
+
+class LedgerEntryPublic(BaseModel):
+    """One ledger entry; ``number`` is its place in the hash chain."""
+
+    number: int
+    kind: str
+    payer: str
+    order: str
+    member: str
+    provider: str
+    district: str
+    month: str
+    amount_fen: int
+    policy_version: str
+    reason: str
+    actor: str
+    created_at: dt.datetime
+    prev_hash: str
+    hash: str
+
+
+def _entry(names: _Names, entry: LedgerEntry) -> LedgerEntryPublic:
+    return LedgerEntryPublic(
+        number=entry.id,
+        kind=str(entry.kind),
+        payer=str(entry.payer),
+        order=entry.order_ref,
+        member=names.member(entry.member_id),
+        provider=names.provider(entry.provider_id),
+        district=entry.district_code,
+        month=entry.month,
+        amount_fen=entry.amount_fen,
+        policy_version=entry.policy_version,
+        reason=entry.reason,
+        actor=entry.actor,
+        created_at=entry.created_at,
+        prev_hash=entry.prev_hash,
+        hash=entry.hash,
+    )
+
+
+@router.get(
+    "/audit/ledger",
+    response_model=Page[LedgerEntryPublic],
+    responses=problem_responses(401, 403, 422),
+)
+def audit_ledger(
+    session: SessionDep, account: Reader, limit: Limit = 50, after: After = None
+) -> Page[LedgerEntryPublic]:
+    """The subsidy ledger's entries in chain order, a page at a time."""
+    rows = pricing_repo.entries_page(session, after_id=decode_cursor(after), limit=limit + 1)
+    names = _Names(session)
+    return page(rows, limit, lambda e: e.id, lambda e: _entry(names, e))
+
+
+class LedgerVerdict(BaseModel):
+    """The chain walk's verdict: intact, or the first broken entry and what is wrong."""
+
+    ok: bool
+    entries: int
+    first_broken: int | None
+    problem: str
+    balance_problems: list[str]
+
+
+@router.get(
+    "/audit/ledger/verify",
+    response_model=LedgerVerdict,
+    responses=problem_responses(401, 403),
+)
+def verify_ledger(
+    account: Annotated[UserAccount, allow(Role.AUDITOR, Role.ADMIN)],
+) -> LedgerVerdict:
+    """Walk the whole hash chain (ids, links, hashes, the head) in one snapshot and replay the
+    balances against the stored ones."""
+    with read_only() as session:
+        verdict = ledger.verify(session)
+    return LedgerVerdict(
+        ok=verdict.ok,
+        entries=verdict.entries,
+        first_broken=verdict.first_broken_id,
+        problem=verdict.problem,
+        balance_problems=list(verdict.balance_problems),
+    )
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+class FindingPublic(BaseModel):
+    """An anomaly found in a month, with its evidence and review status."""
+
+    id: str
+    month: str
+    rule: str
+    subject: str
+    severity: str
+    status: str
+    summary: str
+    subsidy_fen: int
+    clawback_fen: int
+    visits: list[str]
+    evidence: dict[str, Any]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class FindingEventPublic(BaseModel):
+    """One step of a finding's review."""
+
+    from_status: str | None
+    to_status: str
+    reason_code: str | None
+    note: str
+    actor: str
+    at: dt.datetime
+
+
+class FindingDetail(FindingPublic):
+    """A finding with its review history, oldest first."""
+
+    history: list[FindingEventPublic]
+
+
+def _finding(finding: Finding) -> FindingPublic:
+    return FindingPublic(
+        **audit_service.finding_dict(finding),
+        created_at=finding.created_at,
+        updated_at=finding.updated_at,
+    )
+
+
+def _detail(session: Session, finding: Finding) -> FindingDetail:
+    return FindingDetail(
+        **_finding(finding).model_dump(),
+        history=[
+            FindingEventPublic(
+                from_status=None if e.from_status is None else str(e.from_status),
+                to_status=str(e.to_status),
+                reason_code=None if e.reason_code is None else str(e.reason_code),
+                note=e.note,
+                actor=e.actor,
+                at=e.at,
+            )
+            for e in audit_service.history(session, finding)
+        ],
+    )
+
+
+@router.get(
+    "/audit/findings",
+    response_model=Page[FindingPublic],
+    responses=problem_responses(401, 403, 422),
+)
+def audit_findings(
+    session: SessionDep,
+    account: FindingReader,
+    month: MonthFilter = None,
+    status: FindingStatus | None = None,
+    rule: Annotated[str | None, Query(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")] = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[FindingPublic]:
+    """Findings, oldest first, a page at a time; optionally of one month, status or rule."""
+    rows = audit_repo.list_findings(
+        session,
+        month=month,
+        status=status,
+        rule=rule,
+        after_id=decode_cursor(after),
+        limit=limit + 1,
+    )
+    return page(rows, limit, lambda f: f.id or 0, _finding)
+
+
+@router.get(
+    "/audit/findings/{finding_id}",
+    response_model=FindingDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def audit_finding(
+    session: SessionDep, account: FindingReader, finding_id: FindingId
+) -> FindingDetail:
+    """One finding with its evidence and its review history."""
+    return _detail(session, audit_service.get_finding_or_raise(session, finding_id))
+
+
+# --- administrators: run the rules, review a finding -------------------------------------------
+
+
+class AuditRunIn(BaseModel):
+    """The service month to run every rule over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    month: str = Field(min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM")
+
+
+class AuditRunPublic(BaseModel):
+    """A run of the rules over a month and what it found."""
+
+    id: str
+    month: str
+    visits: int
+    hits: int
+    new_findings: int
+    ledger_ok: bool
+    hits_by_rule: dict[str, int]
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def _run(run: AuditRun) -> AuditRunPublic:
+    return AuditRunPublic(
+        id=run.public_id,
+        month=run.month,
+        visits=run.visits,
+        hits=run.hits,
+        new_findings=run.new_findings,
+        ledger_ok=run.ledger_ok,
+        hits_by_rule={str(k): int(v) for k, v in run.hits_by_rule.items()},
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+def _actor(account: UserAccount) -> str:
+    return f"{account.role}:{account.public_id}"
+
+
+@router.post(
+    "/audit/runs",
+    response_model=AuditRunPublic,
+    status_code=201,
+    responses={
+        200: {"model": AuditRunPublic, "description": "The run this key made before"},
+        **problem_responses(401, 403, 409, 422),
+    },
+)
+def run_audit(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.ADMIN)],
+    body: AuditRunIn,
+    response: Response,
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=8,
+            max_length=100,
+            description="a fresh random key per run; resending it returns the same run",
+        ),
+    ],
+) -> Any:
+    """Run every anomaly rule over a service month and store the findings (the same anomaly
+    found again is the same finding). Administrators only: auditors read, never write. It runs
+    in the request (a month loads in a handful of set-based queries)."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    request_hash = hashlib.sha256(f"POST /audit/runs\n{canonical}".encode()).hexdigest()
+    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
+    if known is not None:
+        response.status_code = 200
+        return known.response
+    outcome = audit_service.run_month(session, body.month, actor=_actor(account))
+    shown = _run(outcome.run)
+    accounts_service.remember_answer(
+        session, account, idempotency_key, request_hash, 201, shown.model_dump(mode="json")
+    )
+    return shown
+
+
+class ReviewIn(BaseModel):
+    """The next step of a finding's review and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: FindingStatus = Field(description="explained, confirmed or dismissed")
+    reason: ReasonCode
+    note: str = Field(default="", max_length=1000, pattern=r"^[^\x00]*$")
+
+
+@router.post(
+    "/audit/findings/{finding_id}/review",
+    response_model=FindingDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def review_finding(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.ADMIN, owner=Owner.FINDING)],
+    finding_id: FindingId,
+    body: ReviewIn,
+) -> FindingDetail:
+    """Move a finding on: explained, confirmed (its visits' subsidy is clawed back with
+    reversal entries) or dismissed, with a reason code that fits. Administrators only."""
+    finding = audit_service.get_finding_or_raise(session, finding_id)
+    moved = audit_service.transition(
+        session, finding, body.to, reason_code=body.reason, actor=_actor(account), note=body.note
+    )
+    return _detail(session, moved)

@@ -1,0 +1,662 @@
+"""Households and their members: sign-up, members and their ID numbers, family proxies,
+caregiver preferences and protected-group applications with their evidence.
+
+ID numbers and evidence are masked (``350102********1234``; evidence text as ``********``)
+except to the person themselves (``account.member_id``) and to civil-affairs staff
+(``civil_affairs``), who get them decrypted. Reads by auditors and administrators are logged.
+
+A proxy acts for the elders who named its phone: it reads them (``can_order`` or not) and, when
+it may order for them, sets their preferences and applies for their protected status. Only the
+household manages its members' proxies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Response
+from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from sqlmodel import Session
+
+from api import ownership
+from api.access import Owner, allow, public
+from api.deps import SessionDep
+from api.pagination import After, Limit, Page, decode_cursor, page
+from api.problems import problem_responses
+from core.errors import Validation
+from core.settings import get_settings
+from marketplace.accounts import service as accounts_service
+from marketplace.accounts.models import Role, UserAccount
+from marketplace.accounts.schemas import AccountCreate
+from marketplace.households import service as households_service
+from marketplace.households.models import (
+    FamilyProxy,
+    Household,
+    Member,
+    MemberPreference,
+    ProtectedStatus,
+)
+from marketplace.households.schemas import (
+    FamilyProxyCreate,
+    HouseholdCreate,
+    MemberCreate,
+    MemberPreferenceUpdate,
+    ProtectedStatusCreate,
+)
+from marketplace.providers.models import Gender
+
+router = APIRouter(tags=["households"])
+
+EVIDENCE_MASK = "********"
+ROW_ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds
+
+
+# --- shared input pieces (the admin router uses them too) ----------------------------------
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+"""Refuses NUL characters, which PostgreSQL cannot store in text."""
+
+PublicId = Annotated[
+    str,
+    Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="a public id"),
+]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=100,
+        description="a fresh random key per new object; resending it returns the same object",
+    ),
+]
+REPLAYED = {"description": "The object this Idempotency-Key created before"}
+
+
+def request_hash(route: str, body: BaseModel | dict[str, Any]) -> str:
+    """What an Idempotency-Key is bound to: the route and the canonical body, through a keyed
+    hash (a body may hold an ID number, whose few possible values a plain hash would give
+    away)."""
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    key = get_settings().secret_key.get_secret_value().encode()
+    return hmac.new(key, f"{route}\n{canonical}".encode(), hashlib.sha256).hexdigest()
+
+
+def replay(
+    session: Session, account: UserAccount, key: str, digest: str, response: Response
+) -> Any | None:
+    """The answer this key got before (answered 200), None for a new key; Conflict if the key
+    came with another request."""
+    known = accounts_service.remembered_answer(session, account, key, digest)
+    if known is None:
+        return None
+    response.status_code = 200
+    return known.response
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+AreaId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
+
+
+class HouseholdIn(HouseholdCreate):
+    """A home: its address, its district, street, community and (optional) grid ids, which must
+    nest, and its coordinates."""
+
+    address: Annotated[str, NoNul] = Field(min_length=1, max_length=200)
+    district_id: AreaId
+    street_id: AreaId
+    community_id: AreaId
+    grid_id: AreaId | None = None
+    phone: Annotated[str, NoNul] = Field(default="", max_length=32)
+
+
+class MemberIn(MemberCreate):
+    """A person of the household; ``id_number`` is the 18-character resident ID (optional),
+    checked here (check digit, birth date) and stored encrypted."""
+
+    name: Annotated[str, NoNul] = Field(min_length=1, max_length=60)
+    phone: Annotated[str, NoNul] = Field(default="", max_length=32)
+    languages: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=lambda: ["zh"], max_length=8, description="language codes"
+    )
+    id_number: str | None = Field(default=None, min_length=1, max_length=24, repr=False)
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_id_number(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            number = households_service.validate_id_number(value)
+        except Validation as exc:
+            raise ValueError(exc.detail) from exc
+        born = info.data.get("birth_date")
+        if born is not None and households_service.id_number_birth_date(number) != born:
+            raise ValueError("the ID number's birth date differs from the birth date given")
+        return number
+
+
+class RegistrationIn(BaseModel):
+    """A household signing up: its home, its first member and the account's credentials."""
+
+    household: HouseholdIn
+    member: MemberIn
+    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@+-]+$")
+    password: str = Field(min_length=10, max_length=128, repr=False)
+    display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
+
+
+class ProxyIn(FamilyProxyCreate):
+    """A relative allowed to see (and with ``can_order``, order for) a member; their account
+    signs in with this phone."""
+
+    name: Annotated[str, NoNul] = Field(min_length=1, max_length=60)
+    phone: Annotated[str, NoNul] = Field(min_length=1, max_length=32)
+    relation: Annotated[str, NoNul] = Field(min_length=1, max_length=30)
+
+
+class PreferenceIn(MemberPreferenceUpdate):
+    """The caregiver gender and language the member asks for (null: no preference)."""
+
+    language: str | None = Field(default=None, min_length=1, max_length=16)
+    note: Annotated[str, NoNul] = Field(default="", max_length=200)
+
+
+class StatusApplicationIn(ProtectedStatusCreate):
+    """An application for a protected-group status (``age80`` follows from the birth date); the
+    evidence text is stored encrypted, the certificate number only masked."""
+
+    evidence_kind: Annotated[str, NoNul] = Field(default="", max_length=60)
+    certificate_no: Annotated[str, NoNul] = Field(default="", max_length=40, repr=False)
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+class PreferencePublic(BaseModel):
+    """A member's caregiver preferences."""
+
+    caregiver_gender: Gender | None
+    language: str | None
+    note: str
+
+
+class MemberPublic(BaseModel):
+    """A member; ``id_number`` is masked unless ``id_number_revealed``."""
+
+    id: str
+    household: str
+    name: str
+    gender: str
+    birth_date: date
+    phone: str
+    languages: list[str]
+    id_number: str | None
+    id_number_revealed: bool
+    created_at: datetime
+
+
+class MemberDetail(MemberPublic):
+    """A member and their caregiver preferences."""
+
+    preference: PreferencePublic | None
+
+
+class HouseholdPublic(BaseModel):
+    """A household."""
+
+    id: str
+    address: str
+    district_id: int
+    street_id: int
+    community_id: int
+    grid_id: int | None
+    lat: float
+    lon: float
+    phone: str
+    created_at: datetime
+
+
+class HouseholdWithMembers(HouseholdPublic):
+    """A household and its members."""
+
+    members: list[MemberPublic]
+
+
+class RegisteredAccount(BaseModel):
+    """The account a registration created (sign in with POST /auth/token)."""
+
+    id: str
+    username: str
+    role: str
+
+
+class Registration(BaseModel):
+    """What a registration created."""
+
+    household: HouseholdPublic
+    member: MemberPublic
+    account: RegisteredAccount
+
+
+class ProxyPublic(BaseModel):
+    """A family proxy of a member."""
+
+    id: str
+    member: str
+    name: str
+    phone: str
+    relation: str
+    can_order: bool
+    active: bool
+    created_at: datetime
+
+
+class StatusPublic(BaseModel):
+    """A protected-group application and its review; ``id`` is the application's number.
+    ``evidence`` is masked unless ``evidence_revealed``."""
+
+    id: int
+    member: str
+    category: str
+    disability_level: str | None
+    review: str
+    evidence_kind: str
+    evidence: str | None
+    evidence_revealed: bool
+    certificate_no_masked: str
+    valid_from: date
+    valid_to: date | None
+    verified_by: str | None
+    verified_at: datetime | None
+    created_at: datetime
+
+
+# --- presenting ----------------------------------------------------------------------------
+
+
+def sees_personal_data(account: UserAccount, member: Member) -> bool:
+    """Whether the account gets the member's ID number and evidence unmasked: the person
+    themselves, or civil-affairs staff."""
+    return account.civil_affairs or (
+        account.member_id is not None and account.member_id == member.id
+    )
+
+
+def member_public(
+    session: Session, account: UserAccount, member: Member, household: Household | None = None
+) -> MemberPublic:
+    """The member as this account may see it."""
+    assert member.id is not None
+    home = household or households_service.get_or_raise(session, member.household_id)
+    revealed = sees_personal_data(account, member) and member.id_number_encrypted is not None
+    return MemberPublic(
+        id=member.public_id,
+        household=home.public_id,
+        name=member.name,
+        gender=member.gender,
+        birth_date=member.birth_date,
+        phone=member.phone,
+        languages=list(member.languages),
+        id_number=(
+            households_service.reveal_id_number(session, member.id)
+            if revealed
+            else member.id_number_masked
+        ),
+        id_number_revealed=revealed,
+        created_at=member.created_at,
+    )
+
+
+def _preference_public(preference: MemberPreference | None) -> PreferencePublic | None:
+    if preference is None:
+        return None
+    return PreferencePublic(
+        caregiver_gender=None
+        if preference.caregiver_gender is None
+        else Gender(preference.caregiver_gender),
+        language=preference.language,
+        note=preference.note,
+    )
+
+
+def _household_public(household: Household) -> HouseholdPublic:
+    return HouseholdPublic(
+        id=household.public_id,
+        address=household.address,
+        district_id=household.district_id,
+        street_id=household.street_id,
+        community_id=household.community_id,
+        grid_id=household.grid_id,
+        lat=household.lat,
+        lon=household.lon,
+        phone=household.phone,
+        created_at=household.created_at,
+    )
+
+
+def _proxy_public(proxy: FamilyProxy, member: Member) -> ProxyPublic:
+    return ProxyPublic(
+        id=proxy.public_id,
+        member=member.public_id,
+        name=proxy.name,
+        phone=proxy.phone,
+        relation=proxy.relation,
+        can_order=proxy.can_order,
+        active=proxy.active,
+        created_at=proxy.created_at,
+    )
+
+
+def status_public(
+    session: Session,
+    account: UserAccount,
+    status: ProtectedStatus,
+    member: Member | None = None,
+    *,
+    reveal: bool = True,
+) -> StatusPublic:
+    """A protected-status application as this account may see it (``reveal=False``: evidence
+    masked whoever asks)."""
+    assert status.id is not None
+    whose = member or households_service.get_member_or_raise(session, status.member_id)
+    revealed = (
+        reveal and sees_personal_data(account, whose) and status.evidence_encrypted is not None
+    )
+    if revealed:
+        evidence = households_service.reveal_evidence(session, status.id)
+    else:
+        evidence = None if status.evidence_encrypted is None else EVIDENCE_MASK
+    return StatusPublic(
+        id=status.id,
+        member=whose.public_id,
+        category=str(status.category),
+        disability_level=None if status.disability_level is None else str(status.disability_level),
+        review=str(status.review),
+        evidence_kind=status.evidence_kind,
+        evidence=evidence,
+        evidence_revealed=revealed,
+        certificate_no_masked=status.certificate_no_masked,
+        valid_from=status.valid_from,
+        valid_to=status.valid_to,
+        verified_by=status.verified_by,
+        verified_at=status.verified_at,
+        created_at=status.created_at,
+    )
+
+
+def _id(row: FamilyProxy | ProtectedStatus) -> int:
+    assert row.id is not None
+    return row.id
+
+
+# --- households ----------------------------------------------------------------------------
+
+HouseholdAccount = Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.HOUSEHOLD)]
+
+
+@router.post(
+    "/households/register",
+    response_model=Registration,
+    status_code=201,
+    responses=problem_responses(409, 422),
+    dependencies=[public()],
+)
+def register(session: SessionDep, body: RegistrationIn) -> Registration:
+    """Sign a new household up: its home, its first member and a household account, in one
+    transaction. Sign in afterwards with POST /auth/token. A user name or ID number already
+    registered is 409."""
+    household = households_service.create_household(session, body.household)
+    assert household.id is not None
+    member = households_service.add_member(session, household.id, body.member)
+    account = accounts_service.create_account(
+        session,
+        AccountCreate(
+            username=body.username,
+            password=body.password,
+            role=Role.HOUSEHOLD,
+            display_name=body.display_name or body.member.name,
+            phone=body.member.phone,
+            household_id=household.id,
+            member_id=member.id,
+        ),
+    )
+    return Registration(
+        household=_household_public(household),
+        member=member_public(session, account, member, household),
+        account=RegisteredAccount(
+            id=account.public_id, username=account.username, role=str(account.role)
+        ),
+    )
+
+
+@router.get(
+    "/households/me", response_model=HouseholdWithMembers, responses=problem_responses(401, 403)
+)
+def my_household(session: SessionDep, account: HouseholdAccount) -> HouseholdWithMembers:
+    """The caller's household and its members."""
+    assert account.household_id is not None
+    household = households_service.get_or_raise(session, account.household_id)
+    members = households_service.list_members(session, account.household_id)
+    return HouseholdWithMembers(
+        **_household_public(household).model_dump(),
+        members=[member_public(session, account, m, household) for m in members],
+    )
+
+
+@router.post(
+    "/households/me/members",
+    response_model=MemberPublic,
+    status_code=201,
+    responses={200: REPLAYED, **problem_responses(401, 403, 409, 422)},
+)
+def add_member(
+    session: SessionDep,
+    account: HouseholdAccount,
+    body: MemberIn,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+) -> Any:
+    """Add a person to the caller's household. A known ID number is 409; the same key and body
+    again return the same member (200)."""
+    assert account.household_id is not None
+    digest = request_hash("POST /households/me/members", body)
+    known = replay(session, account, idempotency_key, digest, response)
+    if known is not None:
+        return known
+    member = households_service.add_member(session, account.household_id, body)
+    public_member = member_public(session, account, member)
+    accounts_service.remember_answer(
+        session, account, idempotency_key, digest, 201, public_member.model_dump(mode="json")
+    )
+    return public_member
+
+
+# --- members -------------------------------------------------------------------------------
+
+MEMBER_READERS = (Role.HOUSEHOLD, Role.PROXY, Role.ADMIN, Role.AUDITOR)
+MemberReader = Annotated[
+    UserAccount, allow(*MEMBER_READERS, owner=Owner.MEMBER, personal_data=True)
+]
+MemberActor = Annotated[UserAccount, allow(Role.HOUSEHOLD, Role.PROXY, owner=Owner.MEMBER)]
+
+
+@router.get(
+    "/members/{member_id}",
+    response_model=MemberDetail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_member(session: SessionDep, account: MemberReader, member_id: PublicId) -> MemberDetail:
+    """A member: the household's own, an elder the proxy acts for; any for administrators and
+    auditors (their reads are logged)."""
+    member = ownership.member_to_read(session, account, member_id)
+    assert member.id is not None
+    return MemberDetail(
+        **member_public(session, account, member).model_dump(),
+        preference=_preference_public(households_service.get_preference(session, member.id)),
+    )
+
+
+@router.put(
+    "/members/{member_id}/preferences",
+    response_model=PreferencePublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def set_preferences(
+    session: SessionDep, account: MemberActor, member_id: PublicId, body: PreferenceIn
+) -> PreferencePublic:
+    """Set (replace) the caregiver gender and language the member asks for."""
+    member = ownership.member_for(session, account, member_id, ordering=True)
+    assert member.id is not None
+    preference = _preference_public(households_service.set_preference(session, member.id, body))
+    assert preference is not None
+    return preference
+
+
+# --- family proxies ------------------------------------------------------------------------
+
+
+@router.post(
+    "/members/{member_id}/proxies",
+    response_model=ProxyPublic,
+    status_code=201,
+    responses={200: REPLAYED, **problem_responses(401, 403, 404, 409, 422)},
+)
+def add_proxy(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.MEMBER)],
+    member_id: PublicId,
+    body: ProxyIn,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+) -> Any:
+    """Let a relative see (and order for) one of the household's members; the relative's proxy
+    account signs in with this phone. A phone already acting for the member is 409."""
+    member = ownership.member_for(session, account, member_id, ordering=False)
+    assert member.id is not None
+    digest = request_hash(f"POST /members/{member.public_id}/proxies", body)
+    known = replay(session, account, idempotency_key, digest, response)
+    if known is not None:
+        return known
+    proxy = households_service.add_family_proxy(session, member.id, body)
+    public_proxy = _proxy_public(proxy, member)
+    accounts_service.remember_answer(
+        session, account, idempotency_key, digest, 201, public_proxy.model_dump(mode="json")
+    )
+    return public_proxy
+
+
+@router.get(
+    "/members/{member_id}/proxies",
+    response_model=Page[ProxyPublic],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def list_proxies(
+    session: SessionDep,
+    account: Annotated[
+        UserAccount, allow(Role.HOUSEHOLD, Role.ADMIN, owner=Owner.MEMBER, personal_data=True)
+    ],
+    member_id: PublicId,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[ProxyPublic]:
+    """The member's family proxies, active and withdrawn, in the order they were added."""
+    member = ownership.member_for(session, account, member_id, ordering=False)
+    assert member.id is not None
+    after_id = decode_cursor(after)
+    rows = [
+        p
+        for p in households_service.list_family_proxies(session, member.id, active_only=False)
+        if _id(p) > after_id
+    ]
+    return page(rows[: limit + 1], limit, _id, lambda p: _proxy_public(p, member))
+
+
+@router.post(
+    "/proxies/{proxy_id}/deactivate",
+    response_model=ProxyPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def deactivate_proxy(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.MEMBER)],
+    proxy_id: PublicId,
+) -> ProxyPublic:
+    """Withdraw a proxy's rights at once (idempotent): its account no longer sees the member."""
+    proxy = ownership.family_proxy_for(session, account, proxy_id)
+    assert proxy.id is not None
+    member = households_service.get_member_or_raise(session, proxy.member_id)
+    return _proxy_public(households_service.deactivate_family_proxy(session, proxy.id), member)
+
+
+# --- protected status ----------------------------------------------------------------------
+
+
+@router.post(
+    "/members/{member_id}/protected-statuses",
+    response_model=StatusPublic,
+    status_code=201,
+    responses={200: REPLAYED, **problem_responses(401, 403, 404, 409, 422)},
+)
+def apply_for_status(
+    session: SessionDep,
+    account: MemberActor,
+    member_id: PublicId,
+    body: StatusApplicationIn,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+) -> Any:
+    """Apply for a protected-group status for the member; it waits for civil-affairs review.
+    The answer does not echo the evidence (it is kept, with the Idempotency-Key, masked). An
+    application of the same category overlapping a pending or approved one is 409."""
+    member = ownership.member_for(session, account, member_id, ordering=True)
+    assert member.id is not None
+    digest = request_hash(f"POST /members/{member.public_id}/protected-statuses", body)
+    known = replay(session, account, idempotency_key, digest, response)
+    if known is not None:
+        return known
+    status = households_service.apply_protected_status(session, member.id, body)
+    public_status = status_public(session, account, status, member, reveal=False)
+    accounts_service.remember_answer(
+        session, account, idempotency_key, digest, 201, public_status.model_dump(mode="json")
+    )
+    return public_status
+
+
+@router.get(
+    "/members/{member_id}/protected-statuses",
+    response_model=Page[StatusPublic],
+    responses=problem_responses(401, 403, 404, 422),
+)
+def list_statuses(
+    session: SessionDep,
+    account: MemberReader,
+    member_id: PublicId,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[StatusPublic]:
+    """The member's protected-status applications, whatever their review, by number."""
+    member = ownership.member_to_read(session, account, member_id)
+    assert member.id is not None
+    after_id = decode_cursor(after)
+    rows = sorted(
+        (
+            s
+            for s in households_service.list_protected_statuses(session, member.id)
+            if _id(s) > after_id
+        ),
+        key=_id,
+    )
+    return page(rows[: limit + 1], limit, _id, lambda s: status_public(session, account, s, member))
