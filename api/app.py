@@ -12,6 +12,7 @@ from api.routers import (
     catalog,
     city,
     dispatch,
+    geography,
     health,
     households,
     orders,
@@ -33,6 +34,7 @@ def create_app() -> FastAPI:
     app.include_router(auth.router)
     app.include_router(catalog.router)
     app.include_router(city.router)
+    app.include_router(geography.router)
     app.include_router(orders.router)
     app.include_router(households.router)
     app.include_router(admin.router)

@@ -360,6 +360,51 @@ audit_app = typer.Typer(
     help="Audit: anomaly runs, findings, reports, ledger checkpoints.", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+account_app = typer.Typer(help="Sign-in accounts.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("create")
+def account_create(
+    username: str = typer.Option(..., "--username"),
+    role: str = typer.Option(..., "--role", help="admin, auditor, dispatcher, …"),
+    civil_affairs: bool = typer.Option(False, "--civil-affairs", help="may see ID numbers"),
+    password_env: str = typer.Option(
+        "LINLI_NEW_PASSWORD", "--password-env", help="the environment variable holding it"
+    ),
+) -> None:
+    """Create an account not tied to a household, provider or worker (the first administrator,
+    auditors, platform dispatchers); the password is read from an environment variable."""
+    import os
+
+    from pydantic import ValidationError
+
+    from core.db import unit_of_work
+    from marketplace.accounts import service as accounts_service
+    from marketplace.accounts.schemas import AccountCreate
+
+    password = os.environ.get(password_env, "")
+    if not password:
+        raise ValueError(f"set {password_env} to the new account's password")
+    try:
+        data = AccountCreate.model_validate(
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+                "civil_affairs": civil_affairs,
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"--{field.replace('_', '-')}: {first['msg']}") from exc
+    with unit_of_work() as session:
+        account = accounts_service.create_account(session, data)
+        line = f"account {account.public_id} ({account.username}, {account.role}) created"
+    typer.echo(line)
+
+
 tariff_app = typer.Typer(help="Providers' prices.", no_args_is_help=True)
 app.add_typer(tariff_app, name="tariff")
 

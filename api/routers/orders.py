@@ -300,3 +300,99 @@ def cancel_order(
         session, order, actor=f"{account.role}:{account.public_id}", reason=body.reason
     )
     return _public(session, cancelled)
+
+
+class RescheduleIn(BaseModel):
+    """New day and windows, and why."""
+
+    service_date: date
+    windows: list[TimeWindow] = Field(min_length=1, max_length=4)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RatingIn(BaseModel):
+    """How the service was."""
+
+    stars: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=500)
+
+
+class RatingPublic(BaseModel):
+    """The household's rating of an order."""
+
+    order: str
+    stars: int
+    comment: str
+    created_at: datetime
+
+
+def _actor(account: UserAccount) -> str:
+    return f"{account.role}:{account.public_id}"
+
+
+@router.post(
+    "/orders/{order_id}/confirm",
+    response_model=OrderPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def confirm_order(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.PROVIDER_ADMIN, Role.ADMIN, owner=Owner.ORDER)],
+    order_id: str,
+) -> OrderPublic:
+    """The provider accepts the order: its subsidy and co-pay are reserved (409 when the cap or
+    budget no longer has room: quote again)."""
+    order = ownership.order_for(session, account, order_id)
+    return _public(session, orders_service.confirm(session, order, actor=_actor(account)))
+
+
+@router.post(
+    "/orders/{order_id}/reschedule",
+    response_model=OrderPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def reschedule_order(
+    session: SessionDep,
+    account: Annotated[
+        UserAccount,
+        allow(Role.HOUSEHOLD, Role.PROXY, Role.PROVIDER_ADMIN, Role.ADMIN, owner=Owner.ORDER),
+    ],
+    order_id: str,
+    body: RescheduleIn,
+) -> OrderPublic:
+    """Move the order to another day or windows; a booking is released and planned again."""
+    order = ownership.order_for(session, account, order_id)
+    moved = orders_service.reschedule(
+        session,
+        order,
+        service_date=body.service_date,
+        windows=body.windows,
+        actor=_actor(account),
+        reason=body.reason,
+    )
+    return _public(session, moved)
+
+
+@router.post(
+    "/orders/{order_id}/rating",
+    response_model=RatingPublic,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def rate_order(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.HOUSEHOLD, Role.PROXY, owner=Owner.ORDER)],
+    order_id: str,
+    body: RatingIn,
+) -> RatingPublic:
+    """Rate a completed order, once."""
+    order = ownership.order_for(session, account, order_id)
+    rating = orders_service.rate(
+        session, order, stars=body.stars, comment=body.comment, actor=_actor(account)
+    )
+    return RatingPublic(
+        order=order.public_id,
+        stars=rating.stars,
+        comment=rating.comment,
+        created_at=rating.created_at,
+    )

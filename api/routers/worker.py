@@ -273,7 +273,10 @@ def confirm_visit(
     visit = visits_service.get_for_order(session, order)
     if visit is None:
         raise InvalidState("the worker has not checked in yet")
+    at = utcnow()
     confirmed = visits_service.confirm_by_household(
-        session, visit, method=ConfirmationMethod.CODE, at=utcnow(), code=body.code
+        session, visit, method=ConfirmationMethod.CODE, at=at, code=body.code
     )
+    # Confirmed by the household, the visit's money is final: the order is settled.
+    orders_service.settle(session, order, actor=f"{account.role}:{account.public_id}", now=at)
     return _visit_public(session, confirmed)

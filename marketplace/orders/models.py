@@ -169,10 +169,25 @@ class WorkerBooking(SQLModel, table=True):
     released_at: datetime | None = utc_field()
 
 
+class OrderRating(SQLModel, table=True):
+    """The household's rating of a service it received (once per order)."""
+
+    __tablename__ = "order_rating"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="service_order.id", unique=True)
+    stars: int
+    comment: str = Field(default="", max_length=500)
+    rated_by: str = Field(max_length=80)
+    created_at: datetime = created_at_field()
+
+
 __all__ = [
     "Frequency",
     "Order",
     "OrderPriority",
+    "OrderRating",
     "OrderSeries",
     "OrderStatus",
     "OrderTimeWindow",

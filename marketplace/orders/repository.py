@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from marketplace.households.models import Household
 from marketplace.orders.models import (
     Order,
+    OrderRating,
     OrderSeries,
     OrderStatus,
     OrderTimeWindow,
@@ -224,3 +225,8 @@ def subsidised_page(
     if provider_id is not None:
         stmt = stmt.where(col(Order.provider_id) == provider_id)
     return session.exec(stmt.order_by(col(Order.id)).limit(limit)).all()
+
+
+def rating_of(session: Session, order_id: int) -> OrderRating | None:
+    """The order's rating, if the household gave one."""
+    return session.exec(select(OrderRating).where(col(OrderRating.order_id) == order_id)).first()

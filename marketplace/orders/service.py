@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from core.errors import Conflict, NotFound, Validation
+from core.errors import Conflict, InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import local_date, local_datetime, utcnow
 from marketplace.catalog import service as catalog_service
@@ -26,6 +26,7 @@ from marketplace.orders.models import (
     Frequency,
     Order,
     OrderPriority,
+    OrderRating,
     OrderSeries,
     OrderStatus,
     OrderTimeWindow,
@@ -689,3 +690,27 @@ def subsidy_balance(
         ltc_limit_fen=0 if benefit is None else benefit.monthly_limit_fen,
         ltc_committed_fen=ledger.member_ltc_committed(session, member_id, month),
     )
+
+
+RATEABLE = frozenset({OrderStatus.COMPLETED, OrderStatus.SETTLED})
+
+
+def rate(session: Session, order: Order, *, stars: int, comment: str, actor: str) -> OrderRating:
+    """The household rates a service it received, once."""
+    if OrderStatus(order.status) not in RATEABLE:
+        raise InvalidState("only a completed order can be rated")
+    if not 1 <= stars <= 5:
+        raise Validation("stars are 1 to 5")
+    assert order.id is not None
+    if repo.rating_of(session, order.id) is not None:
+        raise Conflict("this order is rated already")
+    rating = OrderRating(order_id=order.id, stars=stars, comment=comment, rated_by=actor)
+    session.add(rating)
+    session.flush()
+    return rating
+
+
+def rating_of(session: Session, order: Order) -> OrderRating | None:
+    """The order's rating, if any."""
+    assert order.id is not None
+    return repo.rating_of(session, order.id)

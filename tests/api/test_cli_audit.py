@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -127,3 +128,22 @@ def test_demo_history_then_an_audit_that_finds_nothing(configured: str) -> None:
     ran = runner.invoke(app, ["audit", "run", "--month", "2026-10"])
     assert ran.exit_code == 0, ran.output
     assert ": 300 visits, 0 hits, 0 new findings; ledger ok;" in ran.output
+
+
+def test_account_create_makes_the_first_administrator(
+    configured: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINLI_NEW_PASSWORD", "first-admin-password")
+    made = runner.invoke(
+        app, ["account", "create", "--username", "boss", "--role", "admin", "--civil-affairs"]
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("account usr_") and "(boss, admin) created" in made.output
+    with read_only() as session:
+        from marketplace.accounts import service as accounts_service
+
+        account = accounts_service.authenticate(session, "boss", "first-admin-password")
+        assert account.civil_affairs
+    monkeypatch.setenv("LINLI_NEW_PASSWORD", "short")
+    refused = runner.invoke(app, ["account", "create", "--username", "boss2", "--role", "admin"])
+    assert refused.exit_code != 0 and "--password" in str(refused.exception)

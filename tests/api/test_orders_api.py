@@ -256,3 +256,34 @@ def test_a_booked_order_is_the_workers(world: World) -> None:
         )
     got = world.client.get(f"/orders/{order_id}", headers=_as(world, "worker"))
     assert got.status_code == 200 and got.json()["status"] == "scheduled"
+
+
+def test_the_provider_confirms_and_the_household_reschedules(world: World) -> None:
+    order = _create(world, "household", _order_body(world, world.member)).json()["id"]
+    assert (
+        world.client.post(f"/orders/{order}/confirm", headers=_as(world, "household")).status_code
+        == 403
+    )
+    confirmed = world.client.post(f"/orders/{order}/confirm", headers=_as(world, "provider"))
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    again = world.client.post(f"/orders/{order}/confirm", headers=_as(world, "provider"))
+    assert again.status_code == 409
+    moved = world.client.post(
+        f"/orders/{order}/reschedule",
+        json={
+            "service_date": "2026-12-09",
+            "windows": [
+                {"starts_at": "2026-12-09T14:00:00+08:00", "ends_at": "2026-12-09T17:00:00+08:00"}
+            ],
+            "reason": "a doctor's appointment",
+        },
+        headers=_as(world, "household"),
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["service_date"] == "2026-12-09"
+    assert (
+        world.client.post(
+            f"/orders/{order}/rating", json={"stars": 4}, headers=_as(world, "household")
+        ).status_code
+        == 409
+    )  # not done yet
