@@ -10,16 +10,15 @@ Running the rules writes findings and reviewing one may claw subsidy back, so
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.access import Owner, allow
 from api.deps import SessionDep
+from api.idempotency import Idempotent, key_header, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
 from audit import evv
@@ -28,7 +27,6 @@ from audit import service as audit_service
 from audit.facts import VisitFact
 from audit.models import AuditRun, Finding, FindingStatus, ReasonCode
 from core.db import read_only
-from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
 from marketplace.households import service as households_service
@@ -508,7 +506,7 @@ def _actor(account: UserAccount) -> str:
     response_model=AuditRunPublic,
     status_code=201,
     responses={
-        200: {"model": AuditRunPublic, "description": "The run this key made before"},
+        **replayed("The run this key made before", AuditRunPublic),
         **problem_responses(401, 403, 409, 422),
     },
 )
@@ -517,30 +515,17 @@ def run_audit(
     account: Annotated[UserAccount, allow(Role.ADMIN)],
     body: AuditRunIn,
     response: Response,
-    idempotency_key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            min_length=8,
-            max_length=100,
-            description="a fresh random key per run; resending it returns the same run",
-        ),
-    ],
+    idempotency_key: Annotated[str, key_header("run")],
 ) -> Any:
     """Run every anomaly rule over a service month and store the findings (the same anomaly
     found again is the same finding). Administrators only: auditors read, never write. It runs
     in the request (a month loads in a handful of set-based queries)."""
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    request_hash = hashlib.sha256(f"POST /audit/runs\n{canonical}".encode()).hexdigest()
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/audit/runs", body)
+    if (known := once.replay(response)) is not None:
+        return known
     outcome = audit_service.run_month(session, body.month, actor=_actor(account))
     shown = _run(outcome.run)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, shown.model_dump(mode="json")
-    )
+    once.remember(shown)
     return shown
 
 
