@@ -24,13 +24,8 @@ from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
-from api.routers.households import (
-    ROW_ID_MAX,
-    NoNul,
-    PublicId,
-    StatusPublic,
-    status_public,
-)
+from api.routers.households import StatusPublic, status_public
+from api.types import ROW_ID_MAX, NoNul, Password, PublicId, PublicIdField, Username
 from core.errors import Conflict, Forbidden, Validation
 from core.timeutil import local_date, utcnow
 from marketplace.accounts import service as accounts_service
@@ -303,8 +298,6 @@ def budgets(
 
 # --- users ---------------------------------------------------------------------------------
 
-LinkId = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
-
 
 class UserIn(BaseModel):
     """A new account and, by public id, the objects its role ties it to: a household account its
@@ -312,15 +305,15 @@ class UserIn(BaseModel):
     dispatcher optionally its provider; a proxy the phone its elders named. Only auditors and
     administrators can be civil-affairs staff."""
 
-    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: str = Field(min_length=10, max_length=128, repr=False)
+    username: Username
+    password: Password
     role: Role
     display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
     phone: Annotated[str, NoNul] = Field(default="", max_length=32)
-    household: LinkId | None = None
-    member: LinkId | None = None
-    provider: LinkId | None = None
-    worker: LinkId | None = None
+    household: PublicIdField | None = None
+    member: PublicIdField | None = None
+    provider: PublicIdField | None = None
+    worker: PublicIdField | None = None
     civil_affairs: bool = False
 
 

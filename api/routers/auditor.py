@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -21,6 +21,7 @@ from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
+from api.types import MONTH_PATTERN, Month, MonthFilter, public_id_path, public_id_query
 from audit import evv
 from audit import repository as audit_repo
 from audit import service as audit_service
@@ -39,8 +40,6 @@ from pricing.models import LedgerEntry
 
 router = APIRouter(tags=["audit"])
 
-MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
-PUBLIC_ID_PATTERN = r"^[A-Za-z0-9_]+$"
 Reader = Annotated[
     UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.ORDER, personal_data=True)
 ]
@@ -49,29 +48,8 @@ FindingReader = Annotated[
 ]
 
 
-def _month_query() -> Any:
-    return Query(
-        min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM (2000–2999)"
-    )
-
-
-Month = Annotated[str, _month_query()]
-MonthFilter = Annotated[str | None, _month_query()]
-ProviderFilter = Annotated[
-    str | None,
-    Query(
-        min_length=3,
-        max_length=40,
-        pattern=PUBLIC_ID_PATTERN,
-        description="only this provider's (public id)",
-    ),
-]
-FindingId = Annotated[
-    str,
-    Path(
-        min_length=3, max_length=40, pattern=PUBLIC_ID_PATTERN, description="a finding's public id"
-    ),
-]
+ProviderFilter = Annotated[str | None, public_id_query("only this provider's (public id)")]
+FindingId = Annotated[str, public_id_path("a finding's public id")]
 
 
 class _Names:

@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,7 @@ from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
 from api.problems import problem_responses
+from api.types import FIRST_DAY, LAST_DAY, PublicIdField, public_id_path
 from core.celery_app import create_celery
 from core.db import read_only
 from core.errors import DomainError, InvalidState, NotFound, Validation
@@ -57,15 +58,10 @@ log = logging.getLogger(__name__)
 
 Dispatcher = Annotated[UserAccount, allow(Role.DISPATCHER, Role.ADMIN, owner=Owner.RUN)]
 Starter = Annotated[UserAccount, allow(Role.DISPATCHER, Role.ADMIN)]
-RunId = Annotated[
-    str,
-    Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="a run's public id"),
-]
+RunId = Annotated[str, public_id_path("a run's public id")]
 RunKey = Annotated[str, key_header("run")]
 SOLVE_TASK = "dispatch.solve_run"
 RUN_ROUTE = "dispatch_run"
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2999, 12, 31)
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
 MAX_APPS = 4
@@ -106,9 +102,7 @@ class UrgentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order: str = Field(
-        min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="its public id"
-    )
+    order: PublicIdField = Field(description="its public id")
     time_limit_s: float | None = Field(
         default=None, gt=0, le=3600, description="the re-plan's limit (default: the run's)"
     )

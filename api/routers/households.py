@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Session
 
 from api import ownership
@@ -25,6 +25,7 @@ from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
+from api.types import ROW_ID_MAX, NoNul, Password, PublicId, Username
 from core.errors import Validation
 from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
@@ -49,25 +50,8 @@ from marketplace.providers.models import Gender
 router = APIRouter(tags=["households"])
 
 EVIDENCE_MASK = "********"
-ROW_ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds
 
 
-# --- shared input pieces (the admin router uses them too) ----------------------------------
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-NoNul = AfterValidator(_no_nul)
-"""Refuses NUL characters, which PostgreSQL cannot store in text."""
-
-PublicId = Annotated[
-    str,
-    Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="a public id"),
-]
 # --- inputs --------------------------------------------------------------------------------
 
 AreaId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
@@ -116,8 +100,8 @@ class RegistrationIn(BaseModel):
 
     household: HouseholdIn
     member: MemberIn
-    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: str = Field(min_length=10, max_length=128, repr=False)
+    username: Username
+    password: Password
     display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
 
 
