@@ -11,6 +11,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from api.types import ROW_ID_MAX
 from core.errors import Validation
 from core.settings import get_settings
 
@@ -59,7 +60,7 @@ def decode_cursor(cursor: str | None) -> int:
     for i in reversed(range(_ROUNDS)):
         left, right = right ^ _round(left, i), left
     # Past every real row (id columns are 32-bit INTEGER): an empty page, not an overflow.
-    return min((left << 32) | right, 2**31 - 1)
+    return min((left << 32) | right, ROW_ID_MAX)
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]

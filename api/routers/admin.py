@@ -21,19 +21,11 @@ from sqlmodel import Session
 
 from api.access import Owner, allow
 from api.deps import SessionDep
+from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
-from api.routers.households import (
-    REPLAYED,
-    ROW_ID_MAX,
-    IdempotencyKey,
-    NoNul,
-    PublicId,
-    StatusPublic,
-    replay,
-    request_hash,
-    status_public,
-)
+from api.routers.households import StatusPublic, status_public
+from api.types import ROW_ID_MAX, NoNul, Password, PublicId, PublicIdField, Username
 from core.errors import Conflict, Forbidden, Validation
 from core.timeutil import local_date, utcnow
 from marketplace.accounts import service as accounts_service
@@ -204,7 +196,7 @@ def _has_nul(value: object) -> bool:
     "/policies",
     response_model=PolicyPublic,
     status_code=201,
-    responses={200: REPLAYED, **problem_responses(401, 403, 409, 422)},
+    responses={**replayed(), **problem_responses(401, 403, 409, 422)},
 )
 def add_policy(
     session: SessionDep,
@@ -219,9 +211,8 @@ def add_policy(
     """Store a new policy version; it prices orders quoted from its effective date on, which
     cannot be in the past. A malformed document is 422 naming the JSON path; a version name or
     effective date already stored is 409."""
-    digest = request_hash("POST /admin/policies", document)
-    known = replay(session, account, idempotency_key, digest, response)
-    if known is not None:
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/admin/policies", document)
+    if (known := once.replay(response)) is not None:
         return known
     if _has_nul(document):
         raise Validation("$: the document must not contain NUL characters", location="$")
@@ -232,9 +223,7 @@ def add_policy(
         )
     row = pricing_service.add_policy_version(session, policy, actor=_actor(account))
     public_policy = _policy_public(row)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, digest, 201, public_policy.model_dump(mode="json")
-    )
+    once.remember(public_policy)
     return public_policy
 
 
@@ -309,8 +298,6 @@ def budgets(
 
 # --- users ---------------------------------------------------------------------------------
 
-LinkId = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
-
 
 class UserIn(BaseModel):
     """A new account and, by public id, the objects its role ties it to: a household account its
@@ -318,15 +305,15 @@ class UserIn(BaseModel):
     dispatcher optionally its provider; a proxy the phone its elders named. Only auditors and
     administrators can be civil-affairs staff."""
 
-    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: str = Field(min_length=10, max_length=128, repr=False)
+    username: Username
+    password: Password
     role: Role
     display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
     phone: Annotated[str, NoNul] = Field(default="", max_length=32)
-    household: LinkId | None = None
-    member: LinkId | None = None
-    provider: LinkId | None = None
-    worker: LinkId | None = None
+    household: PublicIdField | None = None
+    member: PublicIdField | None = None
+    provider: PublicIdField | None = None
+    worker: PublicIdField | None = None
     civil_affairs: bool = False
 
 
@@ -393,7 +380,7 @@ def _account_row_id(account: UserAccount) -> int:
     "/users",
     response_model=UserPublic,
     status_code=201,
-    responses={200: REPLAYED, **problem_responses(401, 403, 404, 409, 422)},
+    responses={**replayed(), **problem_responses(401, 403, 404, 409, 422)},
 )
 def create_user(
     session: SessionDep,
@@ -404,9 +391,8 @@ def create_user(
 ) -> Any:
     """Create an account of any role. A linked object that does not exist is 404, a link the
     role does not take 422, a user name already taken 409."""
-    digest = request_hash("POST /admin/users", body)
-    known = replay(session, account, idempotency_key, digest, response)
-    if known is not None:
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/admin/users", body)
+    if (known := once.replay(response)) is not None:
         return known
     links: dict[str, int | None] = {
         "household_id": None
@@ -435,9 +421,7 @@ def create_user(
         ),
     )
     public_user = _user_public(session, created)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, digest, 201, public_user.model_dump(mode="json")
-    )
+    once.remember(public_user)
     return public_user
 
 

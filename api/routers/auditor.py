@@ -10,25 +10,24 @@ Running the rules writes findings and reviewing one may claw subsidy back, so
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api.access import Owner, allow
 from api.deps import SessionDep
+from api.idempotency import Idempotent, key_header, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
+from api.types import MONTH_PATTERN, Month, MonthFilter, public_id_path, public_id_query
 from audit import evv
 from audit import repository as audit_repo
 from audit import service as audit_service
 from audit.facts import VisitFact
 from audit.models import AuditRun, Finding, FindingStatus, ReasonCode
 from core.db import read_only
-from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
 from marketplace.households import service as households_service
@@ -41,8 +40,6 @@ from pricing.models import LedgerEntry
 
 router = APIRouter(tags=["audit"])
 
-MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
-PUBLIC_ID_PATTERN = r"^[A-Za-z0-9_]+$"
 Reader = Annotated[
     UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.ORDER, personal_data=True)
 ]
@@ -51,29 +48,8 @@ FindingReader = Annotated[
 ]
 
 
-def _month_query() -> Any:
-    return Query(
-        min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM (2000–2999)"
-    )
-
-
-Month = Annotated[str, _month_query()]
-MonthFilter = Annotated[str | None, _month_query()]
-ProviderFilter = Annotated[
-    str | None,
-    Query(
-        min_length=3,
-        max_length=40,
-        pattern=PUBLIC_ID_PATTERN,
-        description="only this provider's (public id)",
-    ),
-]
-FindingId = Annotated[
-    str,
-    Path(
-        min_length=3, max_length=40, pattern=PUBLIC_ID_PATTERN, description="a finding's public id"
-    ),
-]
+ProviderFilter = Annotated[str | None, public_id_query("only this provider's (public id)")]
+FindingId = Annotated[str, public_id_path("a finding's public id")]
 
 
 class _Names:
@@ -508,7 +484,7 @@ def _actor(account: UserAccount) -> str:
     response_model=AuditRunPublic,
     status_code=201,
     responses={
-        200: {"model": AuditRunPublic, "description": "The run this key made before"},
+        **replayed("The run this key made before", AuditRunPublic),
         **problem_responses(401, 403, 409, 422),
     },
 )
@@ -517,30 +493,17 @@ def run_audit(
     account: Annotated[UserAccount, allow(Role.ADMIN)],
     body: AuditRunIn,
     response: Response,
-    idempotency_key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            min_length=8,
-            max_length=100,
-            description="a fresh random key per run; resending it returns the same run",
-        ),
-    ],
+    idempotency_key: Annotated[str, key_header("run")],
 ) -> Any:
     """Run every anomaly rule over a service month and store the findings (the same anomaly
     found again is the same finding). Administrators only: auditors read, never write. It runs
     in the request (a month loads in a handful of set-based queries)."""
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    request_hash = hashlib.sha256(f"POST /audit/runs\n{canonical}".encode()).hexdigest()
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/audit/runs", body)
+    if (known := once.replay(response)) is not None:
+        return known
     outcome = audit_service.run_month(session, body.month, actor=_actor(account))
     shown = _run(outcome.run)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, shown.model_dump(mode="json")
-    )
+    once.remember(shown)
     return shown
 
 

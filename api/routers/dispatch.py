@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -28,7 +26,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +35,9 @@ from sqlmodel import Session
 from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
+from api.idempotency import Idempotent, key_header, replayed
 from api.problems import problem_responses
+from api.types import FIRST_DAY, LAST_DAY, PublicIdField, public_id_path
 from core.celery_app import create_celery
 from core.db import read_only
 from core.errors import DomainError, InvalidState, NotFound, Validation
@@ -45,7 +45,6 @@ from core.settings import get_settings
 from dispatch import repository as dispatch_repo
 from dispatch import service as dispatch_service
 from dispatch.models import FINISHED, RunStatus, SolveRun
-from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.geography import service as geography_service
 from marketplace.geography.models import AreaLevel
@@ -59,23 +58,10 @@ log = logging.getLogger(__name__)
 
 Dispatcher = Annotated[UserAccount, allow(Role.DISPATCHER, Role.ADMIN, owner=Owner.RUN)]
 Starter = Annotated[UserAccount, allow(Role.DISPATCHER, Role.ADMIN)]
-RunId = Annotated[
-    str,
-    Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="a run's public id"),
-]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        description="a fresh random key per run; resending it returns the same run",
-    ),
-]
+RunId = Annotated[str, public_id_path("a run's public id")]
+RunKey = Annotated[str, key_header("run")]
 SOLVE_TASK = "dispatch.solve_run"
 RUN_ROUTE = "dispatch_run"
-FIRST_DAY = dt.date(2000, 1, 1)
-LAST_DAY = dt.date(2999, 12, 31)
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
 MAX_APPS = 4
@@ -116,9 +102,7 @@ class UrgentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order: str = Field(
-        min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="its public id"
-    )
+    order: PublicIdField = Field(description="its public id")
     time_limit_s: float | None = Field(
         default=None, gt=0, le=3600, description="the re-plan's limit (default: the run's)"
     )
@@ -283,22 +267,19 @@ def _public(session: Session, run: SolveRun, url: str) -> RunPublic:
     )
 
 
-def _request_hash(what: str, body: BaseModel) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{what}\n{canonical}".encode()).hexdigest()
-
-
-def _replayed(
-    session: Session, account: UserAccount, key: str, request_hash: str
-) -> SolveRun | None:
-    """The run this key started before (Conflict if the key came with another request)."""
-    known = accounts_service.remembered_answer(session, account, key, request_hash)
+def _replayed(request: Request, response: Response, once: Idempotent) -> RunPublic | None:
+    """The run this key started before, answered 200 with its URL; None for a new key
+    (Conflict if the key came with another request)."""
+    known = once.known()
     if known is None:
         return None
-    run = dispatch_repo.get_run_by_public_id(session, str(known.response.get("id", "")))
+    run = dispatch_repo.get_run_by_public_id(once.session, str(known.response.get("id", "")))
     if run is None:
         raise NotFound("the run this key started no longer exists")
-    return run
+    url = _url(request, run)
+    response.status_code = 200
+    response.headers["Location"] = url
+    return _public(once.session, run, url)
 
 
 def _check_day(day: dt.date) -> None:
@@ -330,8 +311,7 @@ def _queue(
     day: dt.date,
     district: str | None,
     params: dict[str, Any],
-    key: str,
-    request_hash: str,
+    once: Idempotent,
 ) -> RunPublic:
     """Create the run, remember it under the key, commit, then send it to the workers."""
     run = dispatch_service.create_run(
@@ -341,19 +321,10 @@ def _queue(
         params={**params, "apply": _applies(account)},
         actor=ownership.run_actor(account),
     )
-    accounts_service.remember_answer(
-        session, account, key, request_hash, 202, {"id": run.public_id}
-    )
+    once.remember({"id": run.public_id}, 202)
     session.commit()  # the worker must find the run: commit before the task is sent
     _enqueue(session, run, float(params["time_limit_s"]))
     url = _url(request, run)
-    response.headers["Location"] = url
-    return _public(session, run, url)
-
-
-def _replay(request: Request, response: Response, session: Session, run: SolveRun) -> RunPublic:
-    url = _url(request, run)
-    response.status_code = 200
     response.headers["Location"] = url
     return _public(session, run, url)
 
@@ -366,7 +337,7 @@ def _replay(request: Request, response: Response, session: Session, run: SolveRu
     response_model=RunPublic,
     status_code=202,
     responses={
-        200: {"model": RunPublic, "description": "The run this key started before"},
+        **replayed("The run this key started before", RunPublic),
         202: {"description": "Queued; poll the run at the Location URL"},
         **problem_responses(401, 403, 404, 409, 422, 503),
     },
@@ -377,15 +348,14 @@ def start_run(
     session: SessionDep,
     account: Starter,
     body: RunIn,
-    idempotency_key: IdempotencyKey,
+    idempotency_key: RunKey,
 ) -> RunPublic:
     """Plan a day (optionally one district): the run is queued for a worker, answered with
     202 and its URL (``Location``); poll it or follow its events. The same key with the same
     request returns the same run (200); with another request, 409."""
-    request_hash = _request_hash("POST /dispatch/runs", body)
-    known = _replayed(session, account, idempotency_key, request_hash)
-    if known is not None:
-        return _replay(request, response, session, known)
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/dispatch/runs", body)
+    if (known := _replayed(request, response, once)) is not None:
+        return known
     _check_day(body.date)
     _check_district(session, body.district)
     return _queue(
@@ -396,8 +366,7 @@ def start_run(
         day=body.date,
         district=body.district,
         params={"time_limit_s": body.time_limit_s, "parts_in_parallel": body.parts_in_parallel},
-        key=idempotency_key,
-        request_hash=request_hash,
+        once=once,
     )
 
 
@@ -590,7 +559,7 @@ def get_plan(session: SessionDep, account: Dispatcher, run_id: RunId) -> PlanPub
     response_model=RunPublic,
     status_code=202,
     responses={
-        200: {"model": RunPublic, "description": "The re-plan this key started before"},
+        **replayed("The re-plan this key started before", RunPublic),
         202: {"description": "The re-plan is queued; poll it at the Location URL"},
         **problem_responses(401, 403, 404, 409, 422, 503),
     },
@@ -602,17 +571,17 @@ def insert_urgent(
     account: Dispatcher,
     run_id: RunId,
     body: UrgentIn,
-    idempotency_key: IdempotencyKey,
+    idempotency_key: RunKey,
 ) -> RunPublic:
     """Put a confirmed order of the run's day (and district) into the plan, urgently: the
     order is marked urgent and a new run re-plans the day, queued like any run (202, the new
     run). The workers' bookings made since are fixed stops of the new problem, so no booked
     visit moves; only orders still unbooked are planned around them."""
     run = ownership.run_for(session, account, run_id)
-    request_hash = _request_hash(f"POST /dispatch/runs/{run.public_id}/urgent", body)
-    known = _replayed(session, account, idempotency_key, request_hash)
-    if known is not None:
-        return _replay(request, response, session, known)
+    path = f"/dispatch/runs/{run.public_id}/urgent"
+    once = Idempotent.of(session, account, idempotency_key, "POST", path, body)
+    if (known := _replayed(request, response, once)) is not None:
+        return known
     if RunStatus(run.status) is not RunStatus.DONE:
         raise InvalidState(f"run {run.public_id} is {run.status}: there is no plan to insert into")
     order = ownership.order_for(session, account, body.order)
@@ -644,6 +613,5 @@ def insert_urgent(
             "time_limit_s": limit,
             "parts_in_parallel": int(params.get("parts_in_parallel", 0)),
         },
-        key=idempotency_key,
-        request_hash=request_hash,
+        once=once,
     )

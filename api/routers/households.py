@@ -12,23 +12,21 @@ household manages its members' proxies.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
-from pydantic import AfterValidator, BaseModel, Field, ValidationInfo, field_validator
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Session
 
 from api import ownership
 from api.access import Owner, allow, public
 from api.deps import SessionDep
+from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
+from api.types import ROW_ID_MAX, NoNul, Password, PublicId, Username
 from core.errors import Validation
-from core.settings import get_settings
 from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.accounts.schemas import AccountCreate
@@ -52,57 +50,6 @@ from marketplace.providers.models import Gender
 router = APIRouter(tags=["households"])
 
 EVIDENCE_MASK = "********"
-ROW_ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds
-
-
-# --- shared input pieces (the admin router uses them too) ----------------------------------
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-NoNul = AfterValidator(_no_nul)
-"""Refuses NUL characters, which PostgreSQL cannot store in text."""
-
-PublicId = Annotated[
-    str,
-    Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="a public id"),
-]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        description="a fresh random key per new object; resending it returns the same object",
-    ),
-]
-REPLAYED = {"description": "The object this Idempotency-Key created before"}
-
-
-def request_hash(route: str, body: BaseModel | dict[str, Any]) -> str:
-    """What an Idempotency-Key is bound to: the route and the canonical body, through a keyed
-    hash (a body may hold an ID number, whose few possible values a plain hash would give
-    away)."""
-    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    key = get_settings().secret_key.get_secret_value().encode()
-    return hmac.new(key, f"{route}\n{canonical}".encode(), hashlib.sha256).hexdigest()
-
-
-def replay(
-    session: Session, account: UserAccount, key: str, digest: str, response: Response
-) -> Any | None:
-    """The answer this key got before (answered 200), None for a new key; Conflict if the key
-    came with another request."""
-    known = accounts_service.remembered_answer(session, account, key, digest)
-    if known is None:
-        return None
-    response.status_code = 200
-    return known.response
 
 
 # --- inputs --------------------------------------------------------------------------------
@@ -153,8 +100,8 @@ class RegistrationIn(BaseModel):
 
     household: HouseholdIn
     member: MemberIn
-    username: str = Field(min_length=3, max_length=80, pattern=r"^[A-Za-z0-9_.@+-]+$")
-    password: str = Field(min_length=10, max_length=128, repr=False)
+    username: Username
+    password: Password
     display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
 
 
@@ -460,7 +407,7 @@ def my_household(session: SessionDep, account: HouseholdAccount) -> HouseholdWit
     "/households/me/members",
     response_model=MemberPublic,
     status_code=201,
-    responses={200: REPLAYED, **problem_responses(401, 403, 409, 422)},
+    responses={**replayed(), **problem_responses(401, 403, 409, 422)},
 )
 def add_member(
     session: SessionDep,
@@ -472,15 +419,12 @@ def add_member(
     """Add a person to the caller's household. A known ID number is 409; the same key and body
     again return the same member (200)."""
     assert account.household_id is not None
-    digest = request_hash("POST /households/me/members", body)
-    known = replay(session, account, idempotency_key, digest, response)
-    if known is not None:
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/households/me/members", body)
+    if (known := once.replay(response)) is not None:
         return known
     member = households_service.add_member(session, account.household_id, body)
     public_member = member_public(session, account, member)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, digest, 201, public_member.model_dump(mode="json")
-    )
+    once.remember(public_member)
     return public_member
 
 
@@ -532,7 +476,7 @@ def set_preferences(
     "/members/{member_id}/proxies",
     response_model=ProxyPublic,
     status_code=201,
-    responses={200: REPLAYED, **problem_responses(401, 403, 404, 409, 422)},
+    responses={**replayed(), **problem_responses(401, 403, 404, 409, 422)},
 )
 def add_proxy(
     session: SessionDep,
@@ -546,15 +490,14 @@ def add_proxy(
     account signs in with this phone. A phone already acting for the member is 409."""
     member = ownership.member_for(session, account, member_id, ordering=False)
     assert member.id is not None
-    digest = request_hash(f"POST /members/{member.public_id}/proxies", body)
-    known = replay(session, account, idempotency_key, digest, response)
-    if known is not None:
+    once = Idempotent.of(
+        session, account, idempotency_key, "POST", f"/members/{member.public_id}/proxies", body
+    )
+    if (known := once.replay(response)) is not None:
         return known
     proxy = households_service.add_family_proxy(session, member.id, body)
     public_proxy = _proxy_public(proxy, member)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, digest, 201, public_proxy.model_dump(mode="json")
-    )
+    once.remember(public_proxy)
     return public_proxy
 
 
@@ -608,7 +551,7 @@ def deactivate_proxy(
     "/members/{member_id}/protected-statuses",
     response_model=StatusPublic,
     status_code=201,
-    responses={200: REPLAYED, **problem_responses(401, 403, 404, 409, 422)},
+    responses={**replayed(), **problem_responses(401, 403, 404, 409, 422)},
 )
 def apply_for_status(
     session: SessionDep,
@@ -623,15 +566,19 @@ def apply_for_status(
     application of the same category overlapping a pending or approved one is 409."""
     member = ownership.member_for(session, account, member_id, ordering=True)
     assert member.id is not None
-    digest = request_hash(f"POST /members/{member.public_id}/protected-statuses", body)
-    known = replay(session, account, idempotency_key, digest, response)
-    if known is not None:
+    once = Idempotent.of(
+        session,
+        account,
+        idempotency_key,
+        "POST",
+        f"/members/{member.public_id}/protected-statuses",
+        body,
+    )
+    if (known := once.replay(response)) is not None:
         return known
     status = households_service.apply_protected_status(session, member.id, body)
     public_status = status_public(session, account, status, member, reveal=False)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, digest, 201, public_status.model_dump(mode="json")
-    )
+    once.remember(public_status)
     return public_status
 
 

@@ -4,21 +4,19 @@ theirs to see."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
+from api.idempotency import Idempotent, key_header, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
-from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
 from marketplace.households import service as households_service
@@ -186,17 +184,12 @@ def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePub
     )
 
 
-def _request_hash(body: OrderIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"POST /orders\n{canonical}".encode()).hexdigest()
-
-
 @router.post(
     "/orders",
     response_model=OrderPublic,
     status_code=201,
     responses={
-        200: {"model": OrderPublic, "description": "The order this key created before"},
+        **replayed("The order this key created before", OrderPublic),
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -205,23 +198,13 @@ def create_order(
     account: Orderer,
     body: OrderIn,
     response: Response,
-    idempotency_key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            min_length=8,
-            max_length=100,
-            description="a fresh random key per order; resending it returns the same order",
-        ),
-    ],
+    idempotency_key: Annotated[str, key_header("order")],
 ) -> Any:
     """Order a service; it is priced by a quote and kept with it. Resending the same request with
     the same key returns the same order (200); the same key with another request is 409."""
-    request_hash = _request_hash(body)
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(session, account, idempotency_key, "POST", "/orders", body)
+    if (known := once.replay(response)) is not None:
+        return known
     member = ownership.member_for(session, account, body.member, ordering=True)
     provider = providers_service.get_by_public_id_or_raise(session, body.provider)
     item = catalog_service.get_item_by_code_or_raise(session, body.item)
@@ -245,9 +228,7 @@ def create_order(
         actor=f"{account.role}:{account.public_id}",
     )
     public = _public(session, order)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, public.model_dump(mode="json")
-    )
+    once.remember(public)
     return public
 
 

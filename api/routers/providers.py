@@ -4,25 +4,23 @@ and administrators follow the day's routes. Someone else's provider or worker is
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections import Counter
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError
 from sqlmodel import Session
 
 from api import ownership
 from api.access import EVERYONE_SIGNED_IN, Owner, allow
 from api.deps import SessionDep
+from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page
 from api.problems import problem_responses
 from core.errors import NotFound, Validation
 from core.timeutil import local_date, utcnow
-from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
 from marketplace.geography import service as geography_service
@@ -49,15 +47,6 @@ ROUTES = (Role.PROVIDER_ADMIN, Role.DISPATCHER, Role.ADMIN)
 
 ProviderId = Annotated[str, Path(max_length=40, description="the provider's public id")]
 WorkerId = Annotated[str, Path(max_length=40, description="the worker's public id")]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=100,
-        description="a fresh random key per new object; resending it returns the same object",
-    ),
-]
 Manager = Annotated[UserAccount, allow(*MANAGING, owner=Owner.PROVIDER)]
 WorkerManager = Annotated[UserAccount, allow(*MANAGING, owner=Owner.WORKER)]
 
@@ -413,11 +402,6 @@ def _tariff_public(session: Session, row: ProviderTariff) -> TariffPublic:
     )
 
 
-def _request_hash(request_line: str, body: BaseModel) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{request_line}\n{canonical}".encode()).hexdigest()
-
-
 def _district_id(session: Session, code: str | None) -> int | None:
     if code is None:
         return None
@@ -528,7 +512,7 @@ def list_workers(
     response_model=WorkerDetail,
     status_code=201,
     responses={
-        200: {"model": WorkerDetail, "description": "The worker this key added before"},
+        **replayed("The worker this key added before", WorkerDetail),
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -542,18 +526,16 @@ def add_worker(
 ) -> Any:
     """Add a worker, with skills, certificates and weekly shifts. The same key and body return
     the same worker (200); the same key with another body is 409."""
-    request_hash = _request_hash(f"POST /providers/{provider_id}/workers", body)
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(
+        session, account, idempotency_key, "POST", f"/providers/{provider_id}/workers", body
+    )
+    if (known := once.replay(response)) is not None:
+        return known
     provider = ownership.provider_for(session, account, provider_id, managing=True)
     assert provider.id is not None
     worker = providers_service.create_worker(session, _worker_create(provider.id, body))
     detail = _worker_detail(session, worker)
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, detail.model_dump(mode="json")
-    )
+    once.remember(detail)
     return detail
 
 
@@ -651,7 +633,7 @@ def list_certificates(
     response_model=CertificatePublic,
     status_code=201,
     responses={
-        200: {"model": CertificatePublic, "description": "The certificate this key added"},
+        **replayed("The certificate this key added", CertificatePublic),
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -664,17 +646,15 @@ def add_certificate(
     idempotency_key: IdempotencyKey,
 ) -> Any:
     """Record a certificate the worker holds (an unknown kind: 422)."""
-    request_hash = _request_hash(f"POST /workers/{worker_id}/certificates", body)
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(
+        session, account, idempotency_key, "POST", f"/workers/{worker_id}/certificates", body
+    )
+    if (known := once.replay(response)) is not None:
+        return known
     worker = ownership.worker_for(session, account, worker_id, managing=True)
     assert worker.id is not None
     public = _certificate(providers_service.add_certificate(session, worker.id, body))
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, public.model_dump(mode="json")
-    )
+    once.remember(public)
     return public
 
 
@@ -683,7 +663,7 @@ def add_certificate(
     response_model=ShiftExceptionPublic,
     status_code=201,
     responses={
-        200: {"model": ShiftExceptionPublic, "description": "The exception this key added"},
+        **replayed("The exception this key added", ShiftExceptionPublic),
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -697,11 +677,11 @@ def add_shift_exception(
 ) -> Any:
     """Record leave, an extra working day or changed hours on one date (a second exception on
     a day already wholly off: 409)."""
-    request_hash = _request_hash(f"POST /workers/{worker_id}/shift-exceptions", body)
-    known = accounts_service.remembered_answer(session, account, idempotency_key, request_hash)
-    if known is not None:
-        response.status_code = 200
-        return known.response
+    once = Idempotent.of(
+        session, account, idempotency_key, "POST", f"/workers/{worker_id}/shift-exceptions", body
+    )
+    if (known := once.replay(response)) is not None:
+        return known
     worker = ownership.worker_for(session, account, worker_id, managing=True)
     assert worker.id is not None
     row = providers_service.add_shift_exception(session, worker.id, body)
@@ -713,9 +693,7 @@ def add_shift_exception(
         ends_at=row.ends_at,
         reason=row.reason,
     )
-    accounts_service.remember_answer(
-        session, account, idempotency_key, request_hash, 201, public.model_dump(mode="json")
-    )
+    once.remember(public)
     return public
 
 

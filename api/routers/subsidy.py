@@ -9,15 +9,16 @@ administrators (``ownership.provider_for``). Auditors' and administrators' reads
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.problems import problem_responses
+from api.types import Month, MonthFilter, public_id_query
 from core.db import read_only
 from core.timeutil import local_date, utcnow
 from marketplace.accounts.models import Role, UserAccount
@@ -25,19 +26,6 @@ from marketplace.orders import service as orders_service
 from pricing import settlement
 
 router = APIRouter(tags=["subsidy"])
-
-MONTH_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"
-PUBLIC_ID_PATTERN = r"^[A-Za-z0-9_]+$"
-
-
-def _month_query() -> Any:
-    return Query(
-        min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM (2000–2999)"
-    )
-
-
-Month = Annotated[str, _month_query()]
-MonthFilter = Annotated[str | None, _month_query()]
 
 
 class LtcBalance(BaseModel):
@@ -101,15 +89,7 @@ def balance(
         UserAccount,
         allow(Role.HOUSEHOLD, Role.PROXY, Role.ADMIN, owner=Owner.MEMBER, personal_data=True),
     ],
-    member: Annotated[
-        str,
-        Query(
-            min_length=3,
-            max_length=40,
-            pattern=PUBLIC_ID_PATTERN,
-            description="the member's public id",
-        ),
-    ],
+    member: Annotated[str, public_id_query("the member's public id")],
     month: MonthFilter = None,
 ) -> BalancePublic:
     """A member's monthly subsidy cap, committed, consumed and remaining, and long-term-care
@@ -152,15 +132,7 @@ def statement(
             Role.PROVIDER_ADMIN, Role.AUDITOR, Role.ADMIN, owner=Owner.PROVIDER, personal_data=True
         ),
     ],
-    provider: Annotated[
-        str,
-        Query(
-            min_length=3,
-            max_length=40,
-            pattern=PUBLIC_ID_PATTERN,
-            description="the provider's public id",
-        ),
-    ],
+    provider: Annotated[str, public_id_query("the provider's public id")],
     month: Month,
 ) -> StatementPublic:
     """The provider's settlement statement for a service month: per order, the subsidy owed,
