@@ -11,23 +11,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import read_only, unit_of_work
-from marketplace.accounts import service as accounts
-from marketplace.accounts.models import PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
+from marketplace.accounts.models import Role
 from marketplace.orders import service as orders_service
 from marketplace.orders.schemas import OrderCreate
 from marketplace.providers.models import Provider
 from pricing import repository as pricing_repo
 from pricing.models import EntryKind
 from tests import factories as f
+from tests.api.accounts import account_token_and_id, as_, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 
-PASSWORD = "auditor-password-1"
 MONTH = "2026-12"
 
 
@@ -41,17 +37,6 @@ class World:
     order: str
     plain_order: str
     provider: str
-
-
-def _account(session: Any, username: str, role: Role, **links: Any) -> tuple[str, int]:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    assert account.id is not None
-    return create_access_token(account)[0], account.id
 
 
 @pytest.fixture
@@ -81,10 +66,12 @@ def world(configured: str) -> World:
         )
         assert plain.subsidy_fen == plain.ltc_fen == 0
         made = {
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "boss", Role.ADMIN),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER),
+            "auditor": account_token_and_id(session, "aud", Role.AUDITOR),
+            "admin": account_token_and_id(session, "boss", Role.ADMIN),
+            "provider": account_token_and_id(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
+            ),
+            "dispatcher": account_token_and_id(session, "disp", Role.DISPATCHER),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -96,25 +83,12 @@ def world(configured: str) -> World:
         )
 
 
-def _headers(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
-
-
 def _get(world: World, who: str, path: str, **params: Any) -> Any:
-    return world.client.get(path, params=params, headers=_headers(world, who))
+    return world.client.get(path, params=params, headers=as_(world, who))
 
 
 def _reads(world: World, who: str) -> list[str]:
-    with read_only() as session:
-        rows = session.exec(
-            select(PersonalDataRead)
-            .where(PersonalDataRead.user_id == world.accounts[who])
-            .order_by(col(PersonalDataRead.id))
-        ).all()
-        return [f"{r.method} {r.path}" for r in rows]
+    return personal_reads(world.accounts[who])
 
 
 def test_subsidised_orders_only_a_page_at_a_time(world: World) -> None:
@@ -186,22 +160,20 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
 def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     key = uuid.uuid4().hex
     refused = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "auditor", key)
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "auditor", key)
     )
     assert refused.status_code == 403
-    ran = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "admin", key)
-    )
+    ran = world.client.post("/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key))
     assert ran.status_code == 201, ran.text
     run = ran.json()
     assert (run["visits"], run["hits"], run["new_findings"], run["ledger_ok"]) == (1, 1, 1, True)
     assert run["hits_by_rule"] == {"other_worker": 1}
     again = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "admin", key)
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key)
     )
     assert again.status_code == 200 and again.json() == run
     other = world.client.post(
-        "/audit/runs", json={"month": "2027-01"}, headers=_headers(world, "admin", key)
+        "/audit/runs", json={"month": "2027-01"}, headers=as_(world, "admin", key)
     )
     assert other.status_code == 409
 
@@ -221,13 +193,13 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     assert [(h["from_status"], h["to_status"]) for h in detail["history"]] == [(None, "open")]
     review = {"to": "confirmed", "reason": "unqualified_worker", "note": "not the booked one"}
     assert (
-        world.client.post(f"{path}/review", json=review, headers=_headers(world, "auditor"))
+        world.client.post(f"{path}/review", json=review, headers=as_(world, "auditor"))
     ).status_code == 403
     mismatched = {"to": "confirmed", "reason": "false_positive"}
     assert (
-        world.client.post(f"{path}/review", json=mismatched, headers=_headers(world, "admin"))
+        world.client.post(f"{path}/review", json=mismatched, headers=as_(world, "admin"))
     ).status_code == 422
-    confirmed = world.client.post(f"{path}/review", json=review, headers=_headers(world, "admin"))
+    confirmed = world.client.post(f"{path}/review", json=review, headers=as_(world, "admin"))
     assert confirmed.status_code == 200, confirmed.text
     body = confirmed.json()
     assert (body["status"], body["clawback_fen"]) == ("confirmed", 6400)
@@ -237,7 +209,7 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     with read_only() as session:
         kinds = [e.kind for e in pricing_repo.entries_of_order(session, world.order)]
     assert kinds.count(EntryKind.REVERSAL) == 1
-    twice = world.client.post(f"{path}/review", json=review, headers=_headers(world, "admin"))
+    twice = world.client.post(f"{path}/review", json=review, headers=as_(world, "admin"))
     assert twice.status_code == 409
     assert _get(world, "auditor", "/audit/findings/fnd_00000000000000000000").status_code == 404
 

@@ -8,24 +8,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import read_only, unit_of_work
-from marketplace.accounts import service as accounts
-from marketplace.accounts.models import PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
+from marketplace.accounts.models import Role
 from marketplace.households import service as households_service
 from marketplace.households.schemas import FamilyProxyCreate
 from marketplace.orders import service as orders_service
 from marketplace.providers.models import Provider
 from pricing import service as pricing_service
 from tests import factories as f
+from tests.api.accounts import account_token_and_id, as_, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 from tests.marketplace.test_ltc_insurance import _insured, _order
 
-PASSWORD = "subsidy-password-1"
 PROXY_PHONE = "13900002222"
 MONTH = "2026-12"
 
@@ -45,17 +41,6 @@ class World:
     order: str
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> tuple[str, int]:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    assert account.id is not None
-    return create_access_token(account)[0], account.id
-
-
 @pytest.fixture
 def world(configured: str) -> World:
     with unit_of_work() as session:
@@ -73,24 +58,26 @@ def world(configured: str) -> World:
         other_home, other = f.make_household(session)
         other_provider = f.make_provider(session)
         made = {
-            "household": _account(
+            "household": account_token_and_id(
                 session,
                 "home1",
                 Role.HOUSEHOLD,
                 household_id=member.household_id,
                 member_id=member.id,
             ),
-            "other": _account(
+            "other": account_token_and_id(
                 session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
             ),
-            "proxy": _account(session, "son", Role.PROXY, phone=PROXY_PHONE),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "other_provider": _account(
+            "proxy": account_token_and_id(session, "son", Role.PROXY, phone=PROXY_PHONE),
+            "provider": account_token_and_id(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
+            ),
+            "other_provider": account_token_and_id(
                 session, "prov2", Role.PROVIDER_ADMIN, provider_id=other_provider.id
             ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "boss", Role.ADMIN),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER),
+            "auditor": account_token_and_id(session, "aud", Role.AUDITOR),
+            "admin": account_token_and_id(session, "boss", Role.ADMIN),
+            "dispatcher": account_token_and_id(session, "disp", Role.DISPATCHER),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -106,19 +93,11 @@ def world(configured: str) -> World:
 
 
 def _get(world: World, who: str, path: str, **params: str) -> Any:
-    return world.client.get(
-        path, params=params, headers={"Authorization": f"Bearer {world.tokens[who]}"}
-    )
+    return world.client.get(path, params=params, headers=as_(world, who))
 
 
 def _reads(world: World, who: str) -> list[str]:
-    with read_only() as session:
-        rows = session.exec(
-            select(PersonalDataRead)
-            .where(PersonalDataRead.user_id == world.accounts[who])
-            .order_by(col(PersonalDataRead.id))
-        ).all()
-        return [f"{r.method} {r.path}" for r in rows]
+    return personal_reads(world.accounts[who])
 
 
 def test_a_household_sees_its_members_balance(world: World) -> None:
