@@ -18,6 +18,16 @@ from marketplace.providers.models import Worker
 PASSWORD = "api-tests-password-1"
 
 
+def member_links(member: Member) -> dict[str, Any]:
+    """The links of a household account of ``member`` (its household and itself)."""
+    return {"household_id": member.household_id, "member_id": member.id}
+
+
+def worker_links(worker: Worker) -> dict[str, Any]:
+    """The links of ``worker``'s own account (its provider and itself)."""
+    return {"provider_id": worker.provider_id, "worker_id": worker.id}
+
+
 def make_account(session: Any, username: str, role: Role, **links: Any) -> UserAccount:
     """A new account of ``role`` (password ``PASSWORD``), tied to the objects in ``links``
     (``household_id=…``, ``provider_id=…``, ``phone=…``, ``civil_affairs=True`` …)."""
@@ -48,10 +58,10 @@ def one_per_role(
     (phone 13800000000), the admin of ``worker``'s provider, the worker, a platform
     dispatcher, an auditor and an administrator (``admin``: its links, as ``civil_affairs``)."""
     links: dict[Role, dict[str, Any]] = {
-        Role.HOUSEHOLD: {"household_id": member.household_id, "member_id": member.id},
+        Role.HOUSEHOLD: member_links(member),
         Role.PROXY: {"phone": "13800000000"},
         Role.PROVIDER_ADMIN: {"provider_id": worker.provider_id},
-        Role.WORKER: {"provider_id": worker.provider_id, "worker_id": worker.id},
+        Role.WORKER: worker_links(worker),
         Role.ADMIN: admin,
     }
     return {

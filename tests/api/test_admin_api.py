@@ -20,7 +20,7 @@ from marketplace.accounts.models import Role
 from marketplace.orders import service as orders_service
 from pricing.policy import policy_to_dict, reference_policy
 from tests import factories as f
-from tests.api.accounts import account_token, as_
+from tests.api.accounts import account_token, as_, member_links
 from tests.api.quotes import quote_cleaning
 
 
@@ -47,9 +47,7 @@ def world(configured: str) -> World:
         worker = f.make_worker(session, provider=provider)
         f.item(session, "domestic.cleaning")
         tokens = {
-            "household": account_token(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(member)),
             "auditor": account_token(session, "aud", Role.AUDITOR),
             "admin": account_token(session, "adm", Role.ADMIN),
             "civil": account_token(session, "civil", Role.ADMIN, civil_affairs=True),

@@ -26,7 +26,7 @@ from marketplace.orders.models import Order, OrderPriority, OrderStatus
 from marketplace.providers import service as providers_service
 from marketplace.providers.models import Provider
 from tests import factories as f
-from tests.api.accounts import account_token, as_
+from tests.api.accounts import account_token, as_, member_links
 from tests.conftest import REDIS_URL, require_redis
 from tests.workers import clean_env, log_text, running_worker
 
@@ -45,7 +45,7 @@ class World:
 
 def _world(provider: Provider, other: Provider) -> World:
     with unit_of_work() as session:
-        home, member = f.make_household(session)
+        _, member = f.make_household(session)
         tokens = {
             "dispatcher": account_token(session, "platform", Role.DISPATCHER),
             "provider_dispatcher": account_token(
@@ -56,9 +56,7 @@ def _world(provider: Provider, other: Provider) -> World:
             ),
             "admin": account_token(session, "boss", Role.ADMIN),
             "auditor": account_token(session, "aud", Role.AUDITOR),
-            "household": account_token(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
         }
     assert provider.id is not None
     return World(TestClient(create_app(), raise_server_exceptions=False), tokens, provider.id)

@@ -22,7 +22,7 @@ from marketplace.households import service as households_service
 from marketplace.households.schemas import FamilyProxyCreate, MemberCreate
 from marketplace.providers.models import Gender
 from tests import factories as f
-from tests.api.accounts import account_token, as_, personal_reads
+from tests.api.accounts import account_token, as_, member_links, personal_reads, worker_links
 
 PROXY_PHONE = "13900002222"
 
@@ -81,20 +81,14 @@ def world(configured: str) -> World:
         households_service.add_family_proxy(
             session, elder.id, FamilyProxyCreate(name="女儿", phone=PROXY_PHONE, relation="女儿")
         )
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
         tokens = {
-            "household": account_token(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=me.id
-            ),
-            "other": account_token(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
-            ),
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(me)),
+            "other": account_token(session, "home2", Role.HOUSEHOLD, **member_links(other)),
             "proxy": account_token(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
-            "worker": account_token(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
             "auditor": account_token(session, "aud", Role.AUDITOR),
             "admin": account_token(session, "adm", Role.ADMIN),
             "civil": account_token(session, "civil", Role.ADMIN, civil_affairs=True),

@@ -19,7 +19,7 @@ from marketplace.households.models import ProtectedCategory
 from marketplace.households.schemas import FamilyProxyCreate
 from marketplace.orders import service as orders_service
 from tests import factories as f
-from tests.api.accounts import account_token, as_
+from tests.api.accounts import account_token, as_, member_links, worker_links
 from tests.api.quotes import quote_cleaning
 
 PROXY_PHONE = "13900001111"
@@ -43,7 +43,7 @@ def world(configured: str) -> World:
         home, elder = f.make_household(session)
         member = f.add_member(session, home)
         f.grant_status(session, member, ProtectedCategory.DIBAO)
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
         f.item(session, "domestic.cleaning")
@@ -54,19 +54,13 @@ def world(configured: str) -> World:
             FamilyProxyCreate(name="女儿", phone=PROXY_PHONE, relation="daughter"),
         )
         tokens = {
-            "household": account_token(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
-            "other": account_token(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
-            ),
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(member)),
+            "other": account_token(session, "home2", Role.HOUSEHOLD, **member_links(other)),
             "proxy": account_token(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
             "provider": account_token(
                 session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
             ),
-            "worker": account_token(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
             "auditor": account_token(session, "aud", Role.AUDITOR),
         }
         world = World(

@@ -18,7 +18,7 @@ from marketplace.geography.models import AreaLevel
 from marketplace.households.models import ProtectedCategory
 from marketplace.providers.models import ProviderDistrict
 from tests import factories as f
-from tests.api.accounts import account_token, as_
+from tests.api.accounts import account_token, as_, member_links, worker_links
 from tests.api.quotes import quote_cleaning
 
 
@@ -56,9 +56,7 @@ def world(configured: str) -> World:
         other_worker = f.make_worker(session, provider=other, name="张师傅")
         f.item(session, "domestic.cleaning")
         tokens = {
-            "household": account_token(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
             "admin1": account_token(session, "prov1", Role.PROVIDER_ADMIN, provider_id=provider.id),
             "admin2": account_token(session, "prov2", Role.PROVIDER_ADMIN, provider_id=other.id),
             "dispatcher1": account_token(
@@ -66,9 +64,7 @@ def world(configured: str) -> World:
             ),
             "dispatcher2": account_token(session, "disp2", Role.DISPATCHER, provider_id=other.id),
             "platform": account_token(session, "platform", Role.DISPATCHER),
-            "worker": account_token(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
             "auditor": account_token(session, "aud", Role.AUDITOR),
             "admin": account_token(session, "root", Role.ADMIN),
         }

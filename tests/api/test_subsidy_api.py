@@ -18,7 +18,7 @@ from marketplace.orders import service as orders_service
 from marketplace.providers.models import Provider
 from pricing import service as pricing_service
 from tests import factories as f
-from tests.api.accounts import account_token_and_id, as_, personal_reads
+from tests.api.accounts import account_token_and_id, as_, member_links, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 from tests.marketplace.test_ltc_insurance import _insured, _order
 
@@ -55,19 +55,16 @@ def world(configured: str) -> World:
         )
         insured = _order(session, elder, provider=provider)
         orders_service.confirm(session, insured, actor="test:provider", now=ORDERED)
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         other_provider = f.make_provider(session)
         made = {
             "household": account_token_and_id(
                 session,
                 "home1",
                 Role.HOUSEHOLD,
-                household_id=member.household_id,
-                member_id=member.id,
+                **member_links(member),
             ),
-            "other": account_token_and_id(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
-            ),
+            "other": account_token_and_id(session, "home2", Role.HOUSEHOLD, **member_links(other)),
             "proxy": account_token_and_id(session, "son", Role.PROXY, phone=PROXY_PHONE),
             "provider": account_token_and_id(
                 session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id

@@ -22,7 +22,7 @@ from marketplace.orders import service as orders_service
 from pricing import repository as pricing_repo
 from pricing.models import EntryKind, Payer
 from tests import factories as f
-from tests.api.accounts import account_token, as_
+from tests.api.accounts import account_token, as_, member_links, worker_links
 
 DAY = "2026-12-07"
 NEXT_DAY = "2026-12-08"
@@ -52,7 +52,7 @@ def world(configured: str) -> World:
         session.add(home)
         member = f.add_member(session, home)
         f.grant_status(session, member, ProtectedCategory.DIBAO)
-        neighbour_home, neighbour = f.make_household(session)
+        _, neighbour = f.make_household(session)
         provider = f.make_provider(session)
         other_provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
@@ -60,21 +60,16 @@ def world(configured: str) -> World:
         f.item(session, "domestic.cleaning")
         assert worker.id is not None and colleague.id is not None
         tokens = {
-            "household": account_token(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
             "neighbour": account_token(
                 session,
                 "neighbour",
                 Role.HOUSEHOLD,
-                household_id=neighbour_home.id,
-                member_id=neighbour.id,
+                **member_links(neighbour),
             ),
-            "worker": account_token(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
             "colleague": account_token(
-                session, "colleague", Role.WORKER, provider_id=provider.id, worker_id=colleague.id
+                session, "colleague", Role.WORKER, **worker_links(colleague)
             ),
             "provider": account_token(
                 session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
