@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from api.auth import create_access_token
@@ -98,7 +99,10 @@ def bearer(token: str, key: str | None = None) -> dict[str, str]:
 
 
 class SignedIn(Protocol):
-    """A test's world: access tokens by who holds them."""
+    """A test's world: its client, and access tokens by who holds them."""
+
+    @property
+    def client(self) -> TestClient: ...
 
     @property
     def tokens(self) -> dict[str, str]: ...
@@ -108,3 +112,8 @@ def as_(world: SignedIn, who: str, key: str | None = None) -> dict[str, str]:
     """Headers signing a request in as ``who`` of the world (and, given one, an
     Idempotency-Key)."""
     return bearer(world.tokens[who], key)
+
+
+def get_as(world: SignedIn, who: str, path: str, **params: Any) -> Any:
+    """``GET path?params`` signed in as ``who`` of the world."""
+    return world.client.get(path, params=params, headers=as_(world, who))

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from fastapi.testclient import TestClient
-
 from tests.api.accounts import SignedIn, as_
 
 
 class QuotingWorld(SignedIn, Protocol):
     """A test's world with a household (``tokens["household"]``), its member and a provider."""
-
-    @property
-    def client(self) -> TestClient: ...
 
     @property
     def member(self) -> str: ...

@@ -21,7 +21,7 @@ from marketplace.providers.models import Provider
 from pricing import repository as pricing_repo
 from pricing.models import EntryKind
 from tests import factories as f
-from tests.api.accounts import account_token_and_id, as_, personal_reads
+from tests.api.accounts import account_token_and_id, as_, get_as, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 
 MONTH = "2026-12"
@@ -83,34 +83,30 @@ def world(configured: str) -> World:
         )
 
 
-def _get(world: World, who: str, path: str, **params: Any) -> Any:
-    return world.client.get(path, params=params, headers=as_(world, who))
-
-
 def _reads(world: World, who: str) -> list[str]:
     return personal_reads(world.accounts[who])
 
 
 def test_subsidised_orders_only_a_page_at_a_time(world: World) -> None:
-    got = _get(world, "auditor", "/audit/orders", month=MONTH)
+    got = get_as(world, "auditor", "/audit/orders", month=MONTH)
     assert got.status_code == 200, got.text
     (order,) = got.json()["items"]
     assert order["id"] == world.order and order["id"] != world.plain_order
     assert (order["subsidy_fen"], order["copay_fen"], order["group"]) == (6400, 1600, "dibao")
     assert order["provider"] == world.provider and order["worker"].startswith("wkr_")
-    assert _get(world, "auditor", "/audit/orders", month="2027-01").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/orders", month="2027-01").json()["items"] == []
     assert (
-        _get(world, "admin", "/audit/orders", provider=world.provider).json()["items"][0]["id"]
+        get_as(world, "admin", "/audit/orders", provider=world.provider).json()["items"][0]["id"]
         == world.order
     )
-    unknown = _get(world, "auditor", "/audit/orders", provider="prv_00000000000000000000")
+    unknown = get_as(world, "auditor", "/audit/orders", provider="prv_00000000000000000000")
     assert unknown.status_code == 404
     for who in ("provider", "dispatcher"):
-        assert _get(world, who, "/audit/orders").status_code == 403
+        assert get_as(world, who, "/audit/orders").status_code == 403
 
 
 def test_visits_carry_their_evv_verdict(world: World) -> None:
-    got = _get(world, "auditor", "/audit/visits", month=MONTH)
+    got = get_as(world, "auditor", "/audit/visits", month=MONTH)
     assert got.status_code == 200, got.text
     (visit,) = got.json()["items"]
     assert visit["order"] == world.order and visit["id"].startswith("vis")
@@ -123,8 +119,8 @@ def test_visits_carry_their_evv_verdict(world: World) -> None:
     )
     assert visit["worker"] != visit["scheduled_worker"]  # a colleague covered
     assert visit["subsidy_fen"] == 6400
-    assert _get(world, "auditor", "/audit/visits", month="2027-01").json()["items"] == []
-    assert _get(world, "auditor", "/audit/visits").status_code == 422  # the month is required
+    assert get_as(world, "auditor", "/audit/visits", month="2027-01").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/visits").status_code == 422  # the month is required
 
 
 def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
@@ -134,7 +130,7 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
         params: dict[str, Any] = {"limit": 3}
         if after:
             params["after"] = after
-        page = _get(world, "auditor", "/audit/ledger", **params).json()
+        page = get_as(world, "auditor", "/audit/ledger", **params).json()
         numbers += [e["number"] for e in page["items"]]
         after = page["next"]
         if after is None:
@@ -142,10 +138,10 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
     with read_only() as session:
         entries = list(pricing_repo.entries(session))
         assert numbers == [e.id for e in entries]
-    first = _get(world, "auditor", "/audit/ledger", limit=1).json()["items"][0]
+    first = get_as(world, "auditor", "/audit/ledger", limit=1).json()["items"][0]
     assert first["order"] == world.order and first["kind"] == "reserve"
     assert first["prev_hash"] == "0" * 64 and len(first["hash"]) == 64
-    verdict = _get(world, "auditor", "/audit/ledger/verify")
+    verdict = get_as(world, "auditor", "/audit/ledger/verify")
     assert verdict.status_code == 200
     assert verdict.json() == {
         "ok": True,
@@ -154,7 +150,7 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
         "problem": "",
         "balance_problems": [],
     }
-    assert _get(world, "auditor", "/audit/ledger", after="not-a-cursor").status_code == 422
+    assert get_as(world, "auditor", "/audit/ledger", after="not-a-cursor").status_code == 422
 
 
 def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
@@ -177,7 +173,7 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     )
     assert other.status_code == 409
 
-    listed = _get(world, "auditor", "/audit/findings", month=MONTH, status="open")
+    listed = get_as(world, "auditor", "/audit/findings", month=MONTH, status="open")
     assert listed.status_code == 200
     (finding,) = listed.json()["items"]
     assert (finding["rule"], finding["status"], finding["subsidy_fen"]) == (
@@ -185,11 +181,11 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
         "open",
         6400,
     )
-    assert _get(world, "auditor", "/audit/findings", status="confirmed").json()["items"] == []
-    assert _get(world, "auditor", "/audit/findings", status="closed").status_code == 422
+    assert get_as(world, "auditor", "/audit/findings", status="confirmed").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/findings", status="closed").status_code == 422
 
     path = f"/audit/findings/{finding['id']}"
-    detail = _get(world, "auditor", path).json()
+    detail = get_as(world, "auditor", path).json()
     assert [(h["from_status"], h["to_status"]) for h in detail["history"]] == [(None, "open")]
     review = {"to": "confirmed", "reason": "unqualified_worker", "note": "not the booked one"}
     assert (
@@ -205,13 +201,13 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     assert (body["status"], body["clawback_fen"]) == ("confirmed", 6400)
     assert [h["to_status"] for h in body["history"]] == ["open", "confirmed"]
     assert body["history"][-1]["reason_code"] == "unqualified_worker"
-    assert _get(world, "auditor", path).json() == body
+    assert get_as(world, "auditor", path).json() == body
     with read_only() as session:
         kinds = [e.kind for e in pricing_repo.entries_of_order(session, world.order)]
     assert kinds.count(EntryKind.REVERSAL) == 1
     twice = world.client.post(f"{path}/review", json=review, headers=as_(world, "admin"))
     assert twice.status_code == 409
-    assert _get(world, "auditor", "/audit/findings/fnd_00000000000000000000").status_code == 404
+    assert get_as(world, "auditor", "/audit/findings/fnd_00000000000000000000").status_code == 404
 
 
 def test_every_auditor_read_of_personal_data_is_logged(world: World) -> None:
@@ -222,7 +218,7 @@ def test_every_auditor_read_of_personal_data_is_logged(world: World) -> None:
         ("/audit/ledger/verify", {}),
         ("/audit/findings", {}),
     ]:
-        assert _get(world, "auditor", path, **params).status_code == 200
+        assert get_as(world, "auditor", path, **params).status_code == 200
     assert _reads(world, "auditor") == [
         "GET /audit/orders",
         "GET /audit/visits",

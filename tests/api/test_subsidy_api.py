@@ -4,7 +4,6 @@ a provider's statement for its admins and auditors, and auditors' reads logged."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +17,7 @@ from marketplace.orders import service as orders_service
 from marketplace.providers.models import Provider
 from pricing import service as pricing_service
 from tests import factories as f
-from tests.api.accounts import account_token_and_id, as_, member_links, personal_reads
+from tests.api.accounts import account_token_and_id, get_as, member_links, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 from tests.marketplace.test_ltc_insurance import _insured, _order
 
@@ -89,16 +88,12 @@ def world(configured: str) -> World:
         )
 
 
-def _get(world: World, who: str, path: str, **params: str) -> Any:
-    return world.client.get(path, params=params, headers=as_(world, who))
-
-
 def _reads(world: World, who: str) -> list[str]:
     return personal_reads(world.accounts[who])
 
 
 def test_a_household_sees_its_members_balance(world: World) -> None:
-    got = _get(world, "household", "/subsidy/balance", member=world.member, month=MONTH)
+    got = get_as(world, "household", "/subsidy/balance", member=world.member, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["groups"] == ["dibao"] and body["as_of"] == "2026-12-01"
@@ -107,13 +102,13 @@ def test_a_household_sees_its_members_balance(world: World) -> None:
     assert body["remaining_fen"] == 60000 - 6400
     assert body["ltc"] == {"scheme": None, "limit_fen": 0, "committed_fen": 0, "remaining_fen": 0}
     # Another month: nothing committed yet.
-    later = _get(world, "household", "/subsidy/balance", member=world.member, month="2027-01")
+    later = get_as(world, "household", "/subsidy/balance", member=world.member, month="2027-01")
     assert later.status_code == 200
     assert (later.json()["committed_fen"], later.json()["remaining_fen"]) == (0, 60000)
 
 
 def test_a_proxy_sees_its_elders_insurance_against_its_limit(world: World) -> None:
-    got = _get(world, "proxy", "/subsidy/balance", member=world.elder, month=MONTH)
+    got = get_as(world, "proxy", "/subsidy/balance", member=world.elder, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["groups"] == ["age80"]
@@ -139,26 +134,26 @@ def test_someone_elses_member_is_not_found(world: World) -> None:
         ("proxy", world.member),  # the proxy acts for the elder only
         ("household", "mem_00000000000000000000"),
     ]:
-        got = _get(world, who, "/subsidy/balance", member=member, month=MONTH)
+        got = get_as(world, who, "/subsidy/balance", member=member, month=MONTH)
         assert got.status_code == 404, (who, member, got.text)
     for who in ("auditor", "provider", "dispatcher"):
-        got = _get(world, who, "/subsidy/balance", member=world.member, month=MONTH)
+        got = get_as(world, who, "/subsidy/balance", member=world.member, month=MONTH)
         assert got.status_code == 403, who
 
 
 def test_a_malformed_month_is_a_problem(world: World) -> None:
     for month in ("2026-13", "2026-1", "26-12", "2026-12-01", "１２３４-12", "9999-12", ""):
-        got = _get(world, "household", "/subsidy/balance", member=world.member, month=month)
+        got = get_as(world, "household", "/subsidy/balance", member=world.member, month=month)
         assert got.status_code == 422, (month, got.text)
         assert got.headers["content-type"] == "application/problem+json"
-        statement = _get(
+        statement = get_as(
             world, "auditor", "/subsidy/statements", provider=world.provider, month=month
         )
         assert statement.status_code == 422, (month, statement.text)
 
 
 def test_a_statement_reconciles_and_is_the_providers_own(world: World) -> None:
-    got = _get(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
+    got = get_as(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     # Only served (consumed) money is owed: the insured elder's order is merely confirmed.
@@ -182,17 +177,19 @@ def test_a_statement_reconciles_and_is_the_providers_own(world: World) -> None:
         ("household", world.provider, 403),
         ("dispatcher", world.provider, 403),
     ]:
-        answer = _get(world, who, "/subsidy/statements", provider=provider, month=MONTH)
+        answer = get_as(world, who, "/subsidy/statements", provider=provider, month=MONTH)
         assert answer.status_code == status, (who, provider, answer.text)
-    empty = _get(world, "auditor", "/subsidy/statements", provider=world.provider, month="2027-01")
+    empty = get_as(
+        world, "auditor", "/subsidy/statements", provider=world.provider, month="2027-01"
+    )
     assert empty.json()["lines"] == [] and empty.json()["reconciles"] is True
 
 
 def test_auditors_and_administrators_reads_are_logged(world: World) -> None:
     assert _reads(world, "auditor") == []
-    _get(world, "auditor", "/subsidy/statements", provider=world.provider, month=MONTH)
-    _get(world, "admin", "/subsidy/balance", member=world.member, month=MONTH)
-    _get(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
+    get_as(world, "auditor", "/subsidy/statements", provider=world.provider, month=MONTH)
+    get_as(world, "admin", "/subsidy/balance", member=world.member, month=MONTH)
+    get_as(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
     assert _reads(world, "auditor") == ["GET /subsidy/statements"]
     assert _reads(world, "admin") == ["GET /subsidy/balance"]
     assert _reads(world, "provider") == []
