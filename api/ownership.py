@@ -175,8 +175,9 @@ def worker_for(
     return worker
 
 
-def run_actor(account: UserAccount) -> str:
-    """Who started a solve run, as the run records it (``role:account public id``)."""
+def actor(account: UserAccount) -> str:
+    """Who did something, as orders, visits, reviews and solve runs record it (``role:account
+    public id``; ``run_visible`` reads a run's starter back from it)."""
     return f"{account.role}:{account.public_id}"
 
 

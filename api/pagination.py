@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Generic, Protocol, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -70,6 +70,20 @@ After = Annotated[
 ]
 
 
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+S = TypeVar("S", bound=_Stored)
+
+
+def row_id(row: _Stored) -> int:
+    """A stored row's id: how ``page`` orders rows and makes their cursors."""
+    assert row.id is not None
+    return row.id
+
+
 def page(
     rows: Sequence[R], limit: int, row_id: Callable[[R], int], show: Callable[[R], T]
 ) -> Page[T]:
@@ -80,3 +94,12 @@ def page(
         items=[show(r) for r in shown],
         next=encode_cursor(row_id(shown[-1])) if more and shown else None,
     )
+
+
+def page_of_loaded(
+    rows: Iterable[S], after: str | None, limit: int, show: Callable[[S], T]
+) -> Page[T]:
+    """A page of rows already loaded, in any order: those after the cursor, in id order."""
+    after_id = decode_cursor(after)
+    kept = sorted((r for r in rows if row_id(r) > after_id), key=row_id)
+    return page(kept[: limit + 1], limit, row_id, show)

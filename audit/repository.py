@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlmodel import Session, col
 from sqlmodel import select as sqlmodel_select
 
@@ -88,26 +88,36 @@ def _billed_minutes(breakdown: Mapping[str, Any], duration: int, quantity: int) 
     return duration
 
 
-def _net_subsidy(session: Session, month: str, by: Any) -> dict[Any, int]:
-    """Subsidy consumed less reversed in the service month, summed by one ledger column."""
+_NET_KINDS = (EntryKind.CONSUME.value, EntryKind.REVERSAL.value)
+
+
+def _signed(kind: str, total: int | None) -> int:
+    """A ledger sum counted as consumed (+) or reversed (−)."""
+    return int(total or 0) if kind == EntryKind.CONSUME.value else -int(total or 0)
+
+
+def _net_subsidy(session: Session, month: str, by: Any, *where: Any) -> dict[Any, int]:
+    """Subsidy consumed less reversed in the service month, summed by one ledger column (of the
+    entries matching ``where`` too)."""
     rows = session.execute(
         select(by, col(LedgerEntry.kind), func.sum(col(LedgerEntry.amount_fen)))
         .where(
             col(LedgerEntry.month) == month,
             col(LedgerEntry.payer) == Payer.SUBSIDY.value,
-            col(LedgerEntry.kind).in_([EntryKind.CONSUME.value, EntryKind.REVERSAL.value]),
+            col(LedgerEntry.kind).in_(_NET_KINDS),
+            *where,
         )
         .group_by(by, col(LedgerEntry.kind))
     ).all()
     out: dict[Any, int] = defaultdict(int)
     for key, kind, total in rows:
-        out[key] += int(total) if kind == EntryKind.CONSUME.value else -int(total)
+        out[key] += _signed(kind, total)
     return dict(out)
 
 
-def _subsidy_by_order(session: Session, month: str) -> dict[str, int]:
+def _subsidy_by_order(session: Session, month: str, *where: Any) -> dict[str, int]:
     """Subsidy consumed and not reversed, per order, for the service month."""
-    return _net_subsidy(session, month, col(LedgerEntry.order_ref))
+    return _net_subsidy(session, month, col(LedgerEntry.order_ref), *where)
 
 
 def _subsidy_by_member(session: Session, month: str) -> dict[int, int]:
@@ -115,33 +125,15 @@ def _subsidy_by_member(session: Session, month: str) -> dict[int, int]:
     return _net_subsidy(session, month, col(LedgerEntry.member_id))
 
 
-def _visits(
-    session: Session, first: date, last: date, month: str
-) -> tuple[list[VisitFact], dict[int, int]]:
-    """The month's visits and, per member, the largest cap their orders were quoted against."""
-    subsidy = _subsidy_by_order(session, month)
-    edits: dict[int, list[EditFact]] = defaultdict(list)
-    in_month = and_(col(Visit.service_date) >= first, col(Visit.service_date) <= last)
-    for visit_id, field, editor, at, reason in session.execute(
-        select(
-            col(VisitEdit.visit_id),
-            col(VisitEdit.field),
-            col(VisitEdit.editor),
-            col(VisitEdit.at),
-            col(VisitEdit.reason_code),
-        )
-        .join(Visit, col(Visit.id) == col(VisitEdit.visit_id))
-        .where(in_month)
-        .order_by(col(VisitEdit.id))
-    ):
-        edits[visit_id].append(EditFact(field=field, editor=editor, at=at, reason=str(reason)))
-
+def _visit_rows() -> Select[Any]:
+    """A query of visits with what a VisitFact takes from their order, item, category, worker
+    and active booking (``_visit_fact``); the caller filters and orders it."""
     booking = (
         select(col(WorkerBooking.order_id), col(WorkerBooking.worker_id))
         .where(col(WorkerBooking.active))
         .subquery()
     )
-    stmt = (
+    return (
         select(
             Visit,
             col(Order.public_id),
@@ -161,66 +153,101 @@ def _visits(
         .join(Category, col(Category.id) == col(Item.category_id))
         .join(Worker, col(Worker.id) == col(Visit.worker_id))
         .outerjoin(booking, booking.c.order_id == col(Visit.order_id))
-        .where(in_month)
-        .order_by(col(Visit.service_date), col(Visit.id))
     )
+
+
+def _edit_facts(
+    session: Session, visit_ids: Sequence[int] | Select[Any]
+) -> dict[int, list[EditFact]]:
+    """The edits of the visits (ids, or a query of them), per visit, in the order made."""
+    edits: dict[int, list[EditFact]] = defaultdict(list)
+    for visit_id, field, editor, at, reason in session.execute(
+        select(
+            col(VisitEdit.visit_id),
+            col(VisitEdit.field),
+            col(VisitEdit.editor),
+            col(VisitEdit.at),
+            col(VisitEdit.reason_code),
+        )
+        .where(col(VisitEdit.visit_id).in_(visit_ids))
+        .order_by(col(VisitEdit.id))
+    ):
+        edits[visit_id].append(EditFact(field=field, editor=editor, at=at, reason=str(reason)))
+    return edits
+
+
+def _visit_fact(
+    row: Sequence[Any], subsidy: Mapping[str, int], edits: Mapping[int, list[EditFact]]
+) -> VisitFact:
+    """A row of ``_visit_rows`` as the rules see it, with its order's net subsidy (by order ref)
+    and the visit's edits (by visit id)."""
+    (
+        v,
+        order_ref,
+        provider_id,
+        duration,
+        quantity,
+        price,
+        breakdown,
+        item_code,
+        certificates,
+        category,
+        phone,
+        booked,
+    ) = row
+    breakdown = breakdown or {}
+    assert v.id is not None
+    cls = CATEGORY_CLASS.get(category)
+    return VisitFact(
+        visit_id=v.id,
+        visit_ref=v.public_id,
+        order_ref=order_ref,
+        provider_id=provider_id,
+        worker_id=v.worker_id,
+        person_key=person_key(v.worker_id, phone),
+        scheduled_worker_id=booked,
+        member_id=v.recipient_member_id,
+        household_id=v.household_id,
+        item_code=item_code,
+        service_class=cls.value if cls is not None else category,
+        service_date=v.service_date,
+        home_lat=v.location_lat,
+        home_lon=v.location_lon,
+        scheduled_start=v.scheduled_start,
+        scheduled_end=v.scheduled_end,
+        check_in_at=v.check_in_at,
+        check_in_method=None if v.check_in_method is None else str(v.check_in_method),
+        check_in_lat=v.check_in_lat,
+        check_in_lon=v.check_in_lon,
+        check_out_at=v.check_out_at,
+        check_out_method=None if v.check_out_method is None else str(v.check_out_method),
+        check_out_lat=v.check_out_lat,
+        check_out_lon=v.check_out_lon,
+        billed_minutes=_billed_minutes(breakdown, duration, quantity),
+        price_fen=price,
+        subsidy_fen=max(subsidy.get(order_ref, 0), 0),
+        group=breakdown.get("group"),
+        required_certificates=tuple(certificates or ()),
+        edits=tuple(edits.get(v.id, ())),
+    )
+
+
+def _visits(
+    session: Session, first: date, last: date, month: str
+) -> tuple[list[VisitFact], dict[int, int]]:
+    """The month's visits and, per member, the largest cap their orders were quoted against."""
+    subsidy = _subsidy_by_order(session, month)
+    in_month = and_(col(Visit.service_date) >= first, col(Visit.service_date) <= last)
+    edits = _edit_facts(session, select(col(Visit.id)).where(in_month))
     caps: dict[int, int] = defaultdict(int)
     facts: list[VisitFact] = []
+    stmt = _visit_rows().where(in_month).order_by(col(Visit.service_date), col(Visit.id))
     for row in session.execute(stmt):
-        (
-            v,
-            order_ref,
-            provider_id,
-            duration,
-            quantity,
-            price,
-            breakdown,
-            item_code,
-            certificates,
-            category,
-            phone,
-            booked,
-        ) = row
-        breakdown = breakdown or {}
-        assert v.id is not None
-        cls = CATEGORY_CLASS.get(category)
-        cap = breakdown.get("cap_fen")
+        fact = _visit_fact(row, subsidy, edits)
+        cap = (row.price_breakdown or {}).get("cap_fen")
         if isinstance(cap, int):
-            caps[v.recipient_member_id] = max(caps[v.recipient_member_id], cap)
-        facts.append(
-            VisitFact(
-                visit_id=v.id,
-                visit_ref=v.public_id,
-                order_ref=order_ref,
-                provider_id=provider_id,
-                worker_id=v.worker_id,
-                person_key=person_key(v.worker_id, phone),
-                scheduled_worker_id=booked,
-                member_id=v.recipient_member_id,
-                household_id=v.household_id,
-                item_code=item_code,
-                service_class=cls.value if cls is not None else category,
-                service_date=v.service_date,
-                home_lat=v.location_lat,
-                home_lon=v.location_lon,
-                scheduled_start=v.scheduled_start,
-                scheduled_end=v.scheduled_end,
-                check_in_at=v.check_in_at,
-                check_in_method=None if v.check_in_method is None else str(v.check_in_method),
-                check_in_lat=v.check_in_lat,
-                check_in_lon=v.check_in_lon,
-                check_out_at=v.check_out_at,
-                check_out_method=None if v.check_out_method is None else str(v.check_out_method),
-                check_out_lat=v.check_out_lat,
-                check_out_lon=v.check_out_lon,
-                billed_minutes=_billed_minutes(breakdown, duration, quantity),
-                price_fen=price,
-                subsidy_fen=max(subsidy.get(order_ref, 0), 0),
-                group=breakdown.get("group"),
-                required_certificates=tuple(certificates or ()),
-                edits=tuple(edits.get(v.id, ())),
-            )
-        )
+            caps[fact.member_id] = max(caps[fact.member_id], cap)
+        facts.append(fact)
     return facts, dict(caps)
 
 
@@ -437,8 +464,6 @@ def visit_orders(session: Session, visit_refs: Sequence[str]) -> list[str]:
 
 # --- reports -------------------------------------------------------------------------------
 
-_NET_KINDS = (EntryKind.CONSUME.value, EntryKind.REVERSAL.value)
-
 
 @dataclass(frozen=True, slots=True)
 class LedgerMoney:
@@ -493,10 +518,6 @@ def _str_chunks(values: Iterable[str], size: int = 5000) -> Iterable[list[str]]:
     ordered = sorted(set(values))
     for start in range(0, len(ordered), size):
         yield ordered[start : start + size]
-
-
-def _signed(kind: str, total: int | None) -> int:
-    return int(total or 0) if kind == EntryKind.CONSUME.value else -int(total or 0)
 
 
 def ledger_money(session: Session, month: str) -> list[LedgerMoney]:
@@ -681,36 +702,10 @@ def visits_page(
     them (members, certificates and the ledger's verdict aside); by default only visits of
     orders paid in part by the subsidy or long-term-care insurance."""
     first, last = month_bounds(month)
-    booking = (
-        select(col(WorkerBooking.order_id), col(WorkerBooking.worker_id))
-        .where(col(WorkerBooking.active))
-        .subquery()
-    )
-    stmt = (
-        select(
-            Visit,
-            col(Order.public_id),
-            col(Order.provider_id),
-            col(Order.duration_minutes),
-            col(Order.quantity),
-            col(Order.list_price_fen),
-            col(Order.price_breakdown),
-            col(Item.code),
-            col(Item.required_certificates),
-            col(Category.code),
-            col(Worker.phone),
-            booking.c.worker_id,
-        )
-        .join(Order, col(Order.id) == col(Visit.order_id))
-        .join(Item, col(Item.id) == col(Visit.item_id))
-        .join(Category, col(Category.id) == col(Item.category_id))
-        .join(Worker, col(Worker.id) == col(Visit.worker_id))
-        .outerjoin(booking, booking.c.order_id == col(Visit.order_id))
-        .where(
-            col(Visit.service_date) >= first,
-            col(Visit.service_date) <= last,
-            col(Visit.id) > after_id,
-        )
+    stmt = _visit_rows().where(
+        col(Visit.service_date) >= first,
+        col(Visit.service_date) <= last,
+        col(Visit.id) > after_id,
     )
     if provider_id is not None:
         stmt = stmt.where(col(Order.provider_id) == provider_id)
@@ -719,81 +714,7 @@ def visits_page(
     rows = session.execute(stmt.order_by(col(Visit.id)).limit(limit)).all()
     if not rows:
         return []
-    edits: dict[int, list[EditFact]] = defaultdict(list)
-    for visit_id, field, editor, at, reason in session.execute(
-        select(
-            col(VisitEdit.visit_id),
-            col(VisitEdit.field),
-            col(VisitEdit.editor),
-            col(VisitEdit.at),
-            col(VisitEdit.reason_code),
-        )
-        .where(col(VisitEdit.visit_id).in_([row[0].id for row in rows]))
-        .order_by(col(VisitEdit.id))
-    ):
-        edits[visit_id].append(EditFact(field=field, editor=editor, at=at, reason=str(reason)))
+    edits = _edit_facts(session, [row[0].id for row in rows])
     refs = sorted({str(row[1]) for row in rows})
-    subsidy: dict[str, int] = defaultdict(int)
-    for order_ref, kind, total in session.execute(
-        select(col(LedgerEntry.order_ref), col(LedgerEntry.kind), func.sum(LedgerEntry.amount_fen))
-        .where(
-            col(LedgerEntry.month) == month,
-            col(LedgerEntry.payer) == Payer.SUBSIDY.value,
-            col(LedgerEntry.kind).in_(_NET_KINDS),
-            col(LedgerEntry.order_ref).in_(refs),
-        )
-        .group_by(col(LedgerEntry.order_ref), col(LedgerEntry.kind))
-    ):
-        subsidy[order_ref] += _signed(kind, total)
-    facts: list[VisitFact] = []
-    for (
-        v,
-        order_ref,
-        provider,
-        duration,
-        quantity,
-        price,
-        breakdown,
-        item_code,
-        certificates,
-        category,
-        phone,
-        booked,
-    ) in rows:
-        breakdown = breakdown or {}
-        cls = CATEGORY_CLASS.get(category)
-        facts.append(
-            VisitFact(
-                visit_id=v.id,
-                visit_ref=v.public_id,
-                order_ref=order_ref,
-                provider_id=provider,
-                worker_id=v.worker_id,
-                person_key=person_key(v.worker_id, phone),
-                scheduled_worker_id=booked,
-                member_id=v.recipient_member_id,
-                household_id=v.household_id,
-                item_code=item_code,
-                service_class=cls.value if cls is not None else category,
-                service_date=v.service_date,
-                home_lat=v.location_lat,
-                home_lon=v.location_lon,
-                scheduled_start=v.scheduled_start,
-                scheduled_end=v.scheduled_end,
-                check_in_at=v.check_in_at,
-                check_in_method=None if v.check_in_method is None else str(v.check_in_method),
-                check_in_lat=v.check_in_lat,
-                check_in_lon=v.check_in_lon,
-                check_out_at=v.check_out_at,
-                check_out_method=None if v.check_out_method is None else str(v.check_out_method),
-                check_out_lat=v.check_out_lat,
-                check_out_lon=v.check_out_lon,
-                billed_minutes=_billed_minutes(breakdown, duration, quantity),
-                price_fen=price,
-                subsidy_fen=max(subsidy.get(order_ref, 0), 0),
-                group=breakdown.get("group"),
-                required_certificates=tuple(certificates or ()),
-                edits=tuple(edits.get(v.id, ())),
-            )
-        )
-    return facts
+    subsidy = _subsidy_by_order(session, month, col(LedgerEntry.order_ref).in_(refs))
+    return [_visit_fact(row, subsidy, edits) for row in rows]

@@ -19,10 +19,11 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page
+from api.pagination import After, Limit, Page, decode_cursor, page, row_id
 from api.problems import problem_responses
 from api.routers.households import StatusPublic, status_public
 from api.types import ROW_ID_MAX, NoNul, Password, PublicId, PublicIdField, Username
@@ -34,7 +35,7 @@ from marketplace.accounts.schemas import AccountCreate
 from marketplace.geography import service as geography_service
 from marketplace.geography.models import AreaLevel
 from marketplace.households import service as households_service
-from marketplace.households.models import ProtectedStatus, StatusReview
+from marketplace.households.models import StatusReview
 from marketplace.providers import service as providers_service
 from pricing import service as pricing_service
 from pricing.models import SubsidyPolicy
@@ -49,16 +50,7 @@ MONTH = re.compile(r"^[1-9]\d{3}-(0[1-9]|1[0-2])$")
 POLICY_VERSION_MAX = 40  # subsidy_policy.version
 
 
-def _actor(account: UserAccount) -> str:
-    return f"{account.role}:{account.public_id}"
-
-
 # --- protected-status review ---------------------------------------------------------------
-
-
-def _status_row_id(status: ProtectedStatus) -> int:
-    assert status.id is not None
-    return status.id
 
 
 @router.get(
@@ -82,13 +74,13 @@ def list_protected_statuses(
     rows = households_service.protected_statuses_page(
         session, review=status, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, _status_row_id, lambda s: status_public(session, account, s))
+    return page(rows, limit, row_id, lambda s: status_public(session, account, s))
 
 
 def _reviewer(account: UserAccount) -> str:
     if not account.civil_affairs:
         raise Forbidden("reviewing protected-group status is for civil-affairs staff")
-    return _actor(account)
+    return ownership.actor(account)
 
 
 @router.post(
@@ -163,11 +155,6 @@ def _policy_public(row: SubsidyPolicy) -> PolicyPublic:
     )
 
 
-def _policy_row_id(row: SubsidyPolicy) -> int:
-    assert row.id is not None
-    return row.id
-
-
 @router.get(
     "/policies", response_model=Page[PolicyPublic], responses=problem_responses(401, 403, 422)
 )
@@ -179,7 +166,7 @@ def list_policies(
 ) -> Page[PolicyPublic]:
     """The stored policy versions, in the order they were added."""
     rows = pricing_service.policy_page(session, after_id=decode_cursor(after), limit=limit + 1)
-    return page(rows, limit, _policy_row_id, _policy_public)
+    return page(rows, limit, row_id, _policy_public)
 
 
 def _has_nul(value: object) -> bool:
@@ -221,7 +208,7 @@ def add_policy(
         raise Validation(
             f"$.version: at most {POLICY_VERSION_MAX} characters", location="$.version"
         )
-    row = pricing_service.add_policy_version(session, policy, actor=_actor(account))
+    row = pricing_service.add_policy_version(session, policy, actor=ownership.actor(account))
     public_policy = _policy_public(row)
     once.remember(public_policy)
     return public_policy
@@ -371,11 +358,6 @@ def _user_public(session: Session, account: UserAccount) -> UserPublic:
     )
 
 
-def _account_row_id(account: UserAccount) -> int:
-    assert account.id is not None
-    return account.id
-
-
 @router.post(
     "/users",
     response_model=UserPublic,
@@ -437,7 +419,7 @@ def list_users(
     rows = accounts_service.list_page(
         session, after_id=decode_cursor(after), limit=limit + 1, role=role
     )
-    return page(rows, limit, _account_row_id, lambda a: _user_public(session, a))
+    return page(rows, limit, row_id, lambda a: _user_public(session, a))
 
 
 def _set_active(session: Session, account: UserAccount, user_id: str, active: bool) -> UserPublic:

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page
+from api.pagination import After, Limit, Page, decode_cursor, page, row_id
 from api.problems import problem_responses
 from api.types import MONTH_PATTERN, Month, MonthFilter, public_id_path, public_id_query
 from audit import evv
@@ -159,7 +160,7 @@ def audit_orders(
         limit=limit + 1,
     )
     names = _Names(session)
-    return page(rows, limit, lambda o: o.id or 0, lambda o: _order(names, o))
+    return page(rows, limit, row_id, lambda o: _order(names, o))
 
 
 # --- visits ----------------------------------------------------------------------------------
@@ -421,7 +422,7 @@ def audit_findings(
         after_id=decode_cursor(after),
         limit=limit + 1,
     )
-    return page(rows, limit, lambda f: f.id or 0, _finding)
+    return page(rows, limit, row_id, _finding)
 
 
 @router.get(
@@ -475,10 +476,6 @@ def _run(run: AuditRun) -> AuditRunPublic:
     )
 
 
-def _actor(account: UserAccount) -> str:
-    return f"{account.role}:{account.public_id}"
-
-
 @router.post(
     "/audit/runs",
     response_model=AuditRunPublic,
@@ -501,7 +498,7 @@ def run_audit(
     once = Idempotent.of(session, account, idempotency_key, "POST", "/audit/runs", body)
     if (known := once.replay(response)) is not None:
         return known
-    outcome = audit_service.run_month(session, body.month, actor=_actor(account))
+    outcome = audit_service.run_month(session, body.month, actor=ownership.actor(account))
     shown = _run(outcome.run)
     once.remember(shown)
     return shown
@@ -532,6 +529,11 @@ def review_finding(
     reversal entries) or dismissed, with a reason code that fits. Administrators only."""
     finding = audit_service.get_finding_or_raise(session, finding_id)
     moved = audit_service.transition(
-        session, finding, body.to, reason_code=body.reason, actor=_actor(account), note=body.note
+        session,
+        finding,
+        body.to,
+        reason_code=body.reason,
+        actor=ownership.actor(account),
+        note=body.note,
     )
     return _detail(session, moved)

@@ -319,7 +319,7 @@ def _queue(
         day=day,
         area_code=district,
         params={**params, "apply": _applies(account)},
-        actor=ownership.run_actor(account),
+        actor=ownership.actor(account),
     )
     once.remember({"id": run.public_id}, 202)
     session.commit()  # the worker must find the run: commit before the task is sent
@@ -598,7 +598,7 @@ def insert_urgent(
             f"order {order.public_id} is {order.status}: only a confirmed order can be planned"
         )
     orders_service.mark_urgent(
-        session, order, actor=ownership.run_actor(account), reason=f"urgent into {run.public_id}"
+        session, order, actor=ownership.actor(account), reason=f"urgent into {run.public_id}"
     )
     params = run.params or {}
     limit = body.time_limit_s or float(params.get("time_limit_s", 10))

@@ -23,7 +23,7 @@ from api import ownership
 from api.access import Owner, allow, public
 from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page
+from api.pagination import After, Limit, Page, page_of_loaded
 from api.problems import problem_responses
 from api.types import ROW_ID_MAX, NoNul, Password, PublicId, Username
 from core.errors import Validation
@@ -344,11 +344,6 @@ def status_public(
     )
 
 
-def _id(row: FamilyProxy | ProtectedStatus) -> int:
-    assert row.id is not None
-    return row.id
-
-
 # --- households ----------------------------------------------------------------------------
 
 HouseholdAccount = Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.HOUSEHOLD)]
@@ -518,13 +513,8 @@ def list_proxies(
     """The member's family proxies, active and withdrawn, in the order they were added."""
     member = ownership.member_for(session, account, member_id, ordering=False)
     assert member.id is not None
-    after_id = decode_cursor(after)
-    rows = [
-        p
-        for p in households_service.list_family_proxies(session, member.id, active_only=False)
-        if _id(p) > after_id
-    ]
-    return page(rows[: limit + 1], limit, _id, lambda p: _proxy_public(p, member))
+    rows = households_service.list_family_proxies(session, member.id, active_only=False)
+    return page_of_loaded(rows, after, limit, lambda p: _proxy_public(p, member))
 
 
 @router.post(
@@ -597,13 +587,5 @@ def list_statuses(
     """The member's protected-status applications, whatever their review, by number."""
     member = ownership.member_to_read(session, account, member_id)
     assert member.id is not None
-    after_id = decode_cursor(after)
-    rows = sorted(
-        (
-            s
-            for s in households_service.list_protected_statuses(session, member.id)
-            if _id(s) > after_id
-        ),
-        key=_id,
-    )
-    return page(rows[: limit + 1], limit, _id, lambda s: status_public(session, account, s, member))
+    rows = households_service.list_protected_statuses(session, member.id)
+    return page_of_loaded(rows, after, limit, lambda s: status_public(session, account, s, member))

@@ -5,7 +5,7 @@ theirs to see."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
@@ -15,7 +15,7 @@ from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page
+from api.pagination import After, Limit, Page, decode_cursor, page, row_id
 from api.problems import problem_responses
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
@@ -41,12 +41,17 @@ SEEING = (
 Orderer = Annotated[UserAccount, allow(*ORDERING, owner=Owner.MEMBER)]
 
 
-class QuoteRequest(BaseModel):
-    """What to price: for whom, from which provider, which item, when and how long."""
+class _ServiceFor(BaseModel):
+    """For whom, from which provider, which item (a quote's or an order's)."""
 
     member: str = Field(max_length=32, description="the recipient's public id")
     provider: str = Field(max_length=32, description="the provider's public id")
     item: str = Field(max_length=60, description="catalog item code")
+
+
+class QuoteRequest(_ServiceFor):
+    """What to price: for whom, from which provider, which item, when and how long."""
+
     start: datetime = Field(description="when the service starts (with a time zone)")
     minutes: int = Field(gt=0, le=24 * 60)
     quantity: int = Field(default=1, gt=0, le=50)
@@ -78,12 +83,9 @@ class QuotePublic(BaseModel):
     month: str
 
 
-class OrderIn(BaseModel):
+class OrderIn(_ServiceFor):
     """A service to order."""
 
-    member: str = Field(max_length=32, description="the recipient's public id")
-    provider: str = Field(max_length=32, description="the provider's public id")
-    item: str = Field(max_length=60, description="catalog item code")
     service_date: date
     windows: list[TimeWindow] = Field(min_length=1, max_length=4)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
@@ -148,20 +150,34 @@ def _public(session: Session, order: Order) -> OrderPublic:
     )
 
 
-@router.post("/quotes", response_model=QuotePublic, responses=problem_responses(401, 403, 404, 422))
-def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePublic:
-    """Price a service for a member before ordering it (nothing is stored)."""
+class _Ids(NamedTuple):
+    household: int
+    member: int
+    provider: int
+    item: int
+
+
+def _service_for(session: Session, account: UserAccount, body: _ServiceFor) -> _Ids:
+    """The ids of the body's member (one the account may order for, or 404), its household,
+    the provider and the item."""
     member = ownership.member_for(session, account, body.member, ordering=True)
     provider = providers_service.get_by_public_id_or_raise(session, body.provider)
     item = catalog_service.get_item_by_code_or_raise(session, body.item)
     assert member.id is not None
     assert provider.id is not None
     assert item.id is not None
+    return _Ids(member.household_id, member.id, provider.id, item.id)
+
+
+@router.post("/quotes", response_model=QuotePublic, responses=problem_responses(401, 403, 404, 422))
+def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePublic:
+    """Price a service for a member before ordering it (nothing is stored)."""
+    ids = _service_for(session, account, body)
     q = quoting.quote(
         session,
-        member_id=member.id,
-        provider_id=provider.id,
-        item_id=item.id,
+        member_id=ids.member,
+        provider_id=ids.provider,
+        item_id=ids.item,
         start=body.start,
         minutes=body.minutes,
         quantity=body.quantity,
@@ -205,19 +221,14 @@ def create_order(
     once = Idempotent.of(session, account, idempotency_key, "POST", "/orders", body)
     if (known := once.replay(response)) is not None:
         return known
-    member = ownership.member_for(session, account, body.member, ordering=True)
-    provider = providers_service.get_by_public_id_or_raise(session, body.provider)
-    item = catalog_service.get_item_by_code_or_raise(session, body.item)
-    assert member.id is not None
-    assert provider.id is not None
-    assert item.id is not None
+    ids = _service_for(session, account, body)
     order = orders_service.create_order(
         session,
         OrderCreate(
-            household_id=member.household_id,
-            recipient_member_id=member.id,
-            provider_id=provider.id,
-            item_id=item.id,
+            household_id=ids.household,
+            recipient_member_id=ids.member,
+            provider_id=ids.provider,
+            item_id=ids.item,
             service_date=body.service_date,
             windows=body.windows,
             duration_minutes=body.duration_minutes,
@@ -225,7 +236,7 @@ def create_order(
             priority=body.priority,
             notes=body.notes,
         ),
-        actor=f"{account.role}:{account.public_id}",
+        actor=ownership.actor(account),
     )
     public = _public(session, order)
     once.remember(public)
@@ -246,7 +257,7 @@ def list_orders(
         after_id=decode_cursor(after),
         limit=limit + 1,
     )
-    return page(rows, limit, lambda o: o.id or 0, lambda o: _public(session, o))
+    return page(rows, limit, row_id, lambda o: _public(session, o))
 
 
 @router.get(
@@ -278,7 +289,7 @@ def cancel_order(
     """Cancel an order; a late cancellation costs the household the fee its terms name."""
     order = ownership.order_for(session, account, order_id)
     cancelled = orders_service.cancel(
-        session, order, actor=f"{account.role}:{account.public_id}", reason=body.reason
+        session, order, actor=ownership.actor(account), reason=body.reason
     )
     return _public(session, cancelled)
 

@@ -17,7 +17,7 @@ from api import ownership
 from api.access import EVERYONE_SIGNED_IN, Owner, allow
 from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page
+from api.pagination import After, Limit, Page, decode_cursor, page, row_id
 from api.problems import problem_responses
 from core.errors import NotFound, Validation
 from core.timeutil import local_date, utcnow
@@ -460,7 +460,7 @@ def list_providers(
         limit=limit + 1,
         district_id=_district_id(session, district),
     )
-    return page(rows, limit, lambda p: p.id or 0, lambda p: _provider_public(session, p))
+    return page(rows, limit, row_id, lambda p: _provider_public(session, p))
 
 
 @router.get(
@@ -504,7 +504,7 @@ def list_workers(
     rows = providers_service.workers_page(
         session, provider.id, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, lambda w: w.id or 0, lambda w: _worker_public(session, w))
+    return page(rows, limit, row_id, lambda w: _worker_public(session, w))
 
 
 @router.post(
@@ -625,7 +625,7 @@ def list_certificates(
     rows = providers_service.certificates_page(
         session, worker.id, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, lambda c: c.id or 0, _certificate)
+    return page(rows, limit, row_id, _certificate)
 
 
 @router.post(
@@ -741,7 +741,7 @@ def list_tariffs(
     rows = pricing_service.tariffs_page(
         session, provider.id, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, lambda t: t.id or 0, lambda t: _tariff_public(session, t))
+    return page(rows, limit, row_id, lambda t: _tariff_public(session, t))
 
 
 @router.put(

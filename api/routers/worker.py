@@ -150,10 +150,6 @@ def _visit_public(session: Session, visit: Visit) -> VisitPublic:
     )
 
 
-def _actor(account: UserAccount) -> str:
-    return f"{account.role}:{account.public_id}"
-
-
 @router.get("/me/route", response_model=MyRoute, responses=problem_responses(401, 403, 422))
 def my_route(
     session: SessionDep,
@@ -223,7 +219,7 @@ def check_in(
         lat=body.lat,
         lon=body.lon,
         accuracy_m=body.accuracy_m,
-        actor=_actor(account),
+        actor=ownership.actor(account),
         reason_code=body.reason,
     )
     return _visit_public(session, visit)
@@ -250,7 +246,7 @@ def check_out(
         lon=body.lon,
         accuracy_m=body.accuracy_m,
         tasks_done=body.tasks_done,
-        actor=_actor(account),
+        actor=ownership.actor(account),
         reason_code=body.reason,
     )
     return CheckedOut(visit=_visit_public(session, visit), confirmation_code=code)

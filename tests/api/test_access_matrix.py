@@ -17,13 +17,10 @@ from fastapi.testclient import TestClient
 
 from api.access import api_routes, declared
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
-from marketplace.accounts import repository as accounts_repo
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role, UserAccount
-from marketplace.accounts.schemas import AccountCreate
 from tests import factories as f
+from tests.api.accounts import bearer, fresh_token, one_per_role
 
 APP = create_app()
 ROUTES = api_routes(APP.routes)
@@ -43,47 +40,16 @@ def test_every_route_declares_its_access(method: str, route: RouteContext) -> No
 
 def _accounts() -> dict[Role, UserAccount]:
     """One account per role, each tied to objects of its own."""
-    made: dict[Role, UserAccount] = {}
     with unit_of_work() as session:
-        household, member = f.make_household(session)
-        provider = f.make_provider(session)
-        worker = f.make_worker(session, provider=provider)
-        links: dict[Role, dict[str, object]] = {
-            Role.HOUSEHOLD: {"household_id": household.id, "member_id": member.id},
-            Role.PROXY: {"phone": "13800000000"},
-            Role.PROVIDER_ADMIN: {"provider_id": provider.id},
-            Role.WORKER: {"provider_id": provider.id, "worker_id": worker.id},
-            Role.DISPATCHER: {},
-            Role.AUDITOR: {},
-            Role.ADMIN: {},
-        }
-        for role in Role:
-            made[role] = accounts.create_account(
-                session,
-                AccountCreate.model_validate(
-                    {
-                        "username": f"matrix-{role.value}",
-                        "password": "matrix-password-1",
-                        "role": role,
-                        **links[role],
-                    }
-                ),
-            )
-    return made
+        _, member = f.make_household(session)
+        worker = f.make_worker(session, provider=f.make_provider(session))
+        return one_per_role(session, "matrix", member, worker)
 
 
 @pytest.fixture
 def accounts_by_role(configured: str) -> dict[Role, str]:
     """Each role's account, by public id."""
     return {role: account.public_id for role, account in _accounts().items()}
-
-
-def _token(public_id: str) -> str:
-    """A fresh access token (a route may have revoked the earlier ones)."""
-    with unit_of_work() as session:
-        account = accounts_repo.get_by_public_id(session, public_id)
-        assert account is not None
-        return create_access_token(account)[0]
 
 
 def _path(route: RouteContext) -> str:
@@ -108,7 +74,7 @@ def test_roles_are_admitted_exactly_as_declared(accounts_by_role: dict[Role, str
         if anonymous != 401:
             wrong.append(f"{method} {route.path}: {anonymous} without a token, not 401")
         for role, public_id in accounts_by_role.items():
-            headers = {"Authorization": f"Bearer {_token(public_id)}"}
+            headers = bearer(fresh_token(public_id))
             status = client.request(method, _path(route), headers=headers).status_code
             admitted = role in access.roles
             if status >= 500:

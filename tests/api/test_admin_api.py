@@ -14,17 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
 from core.timeutil import local_date, utcnow
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.orders import service as orders_service
 from pricing.policy import policy_to_dict, reference_policy
 from tests import factories as f
-
-PASSWORD = "admin-tests-password-1"
+from tests.api.accounts import account_token, as_, member_links
+from tests.api.quotes import quote_cleaning
 
 
 @dataclass
@@ -40,16 +37,6 @@ class World:
     household: str
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
-
-
 @pytest.fixture
 def world(configured: str) -> World:
     with unit_of_work() as session:
@@ -60,13 +47,11 @@ def world(configured: str) -> World:
         worker = f.make_worker(session, provider=provider)
         f.item(session, "domestic.cleaning")
         tokens = {
-            "household": _account(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "adm", Role.ADMIN),
-            "civil": _account(session, "civil", Role.ADMIN, civil_affairs=True),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER),
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(member)),
+            "auditor": account_token(session, "aud", Role.AUDITOR),
+            "admin": account_token(session, "adm", Role.ADMIN),
+            "civil": account_token(session, "civil", Role.ADMIN, civil_affairs=True),
+            "dispatcher": account_token(session, "disp", Role.DISPATCHER),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -80,10 +65,7 @@ def world(configured: str) -> World:
 
 
 def _as(world: World, who: str, *, key: bool = False) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key:
-        headers["Idempotency-Key"] = uuid.uuid4().hex
-    return headers
+    return as_(world, who, uuid.uuid4().hex if key else None)
 
 
 def _problem(response: Any, status: int) -> dict[str, Any]:
@@ -109,29 +91,12 @@ def _apply(world: World, member: str, category: str = "dibao") -> int:
     return status_id
 
 
-def _quote(world: World) -> dict[str, Any]:
-    quoted = world.client.post(
-        "/quotes",
-        json={
-            "member": world.member,
-            "provider": world.provider,
-            "item": "domestic.cleaning",
-            "start": "2026-12-07T09:00:00+08:00",
-            "minutes": 120,
-        },
-        headers=_as(world, "household"),
-    )
-    assert quoted.status_code == 200, quoted.text
-    body: dict[str, Any] = quoted.json()
-    return body
-
-
 # --- protected-status review ---------------------------------------------------------------
 
 
 def test_an_approved_application_gives_the_member_the_dibao_subsidy(world: World) -> None:
     status_id = _apply(world, world.member)
-    before = _quote(world)
+    before = quote_cleaning(world)
     # Unsubsidised, the provider's price is not capped at the guide price.
     assert (before["subsidy_fen"], before["copay_fen"], before["group"]) == (0, 9000, None)
 
@@ -142,7 +107,7 @@ def test_an_approved_application_gives_the_member_the_dibao_subsidy(world: World
     )
     _problem(world.client.post(approve, headers=_as(world, "auditor")), 403)
     _problem(world.client.post(approve, headers=_as(world, "household")), 403)
-    assert _quote(world)["subsidy_fen"] == 0  # still pending
+    assert quote_cleaning(world)["subsidy_fen"] == 0  # still pending
 
     approved = world.client.post(approve, headers=_as(world, "civil"))
     assert approved.status_code == 200, approved.text
@@ -150,7 +115,7 @@ def test_an_approved_application_gives_the_member_the_dibao_subsidy(world: World
     assert body["review"] == "approved" and body["verified_by"].startswith("admin:usr_")
     assert (body["evidence"], body["evidence_revealed"]) == ("低保证 2026-0042", True)
 
-    after = _quote(world)
+    after = quote_cleaning(world)
     assert (after["subsidy_fen"], after["copay_fen"], after["group"]) == (6400, 1600, "dibao")
     _problem(world.client.post(approve, headers=_as(world, "civil")), 409)  # already decided
     reject = f"/admin/protected-statuses/{status_id}/reject"
@@ -167,7 +132,7 @@ def test_an_approved_application_gives_the_member_the_dibao_subsidy(world: World
         f"/admin/protected-statuses/{status_id}/revoke", headers=_as(world, "civil")
     )
     assert revoked.status_code == 200 and revoked.json()["review"] == "revoked"
-    assert _quote(world)["subsidy_fen"] == 0
+    assert quote_cleaning(world)["subsidy_fen"] == 0
 
 
 def test_the_review_queue_pages_and_filters_by_review(world: World) -> None:

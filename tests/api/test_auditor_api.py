@@ -11,23 +11,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import read_only, unit_of_work
-from marketplace.accounts import service as accounts
-from marketplace.accounts.models import PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
+from marketplace.accounts.models import Role
 from marketplace.orders import service as orders_service
 from marketplace.orders.schemas import OrderCreate
 from marketplace.providers.models import Provider
 from pricing import repository as pricing_repo
 from pricing.models import EntryKind
 from tests import factories as f
+from tests.api.accounts import account_token_and_id, as_, get_as, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 
-PASSWORD = "auditor-password-1"
 MONTH = "2026-12"
 
 
@@ -41,17 +37,6 @@ class World:
     order: str
     plain_order: str
     provider: str
-
-
-def _account(session: Any, username: str, role: Role, **links: Any) -> tuple[str, int]:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    assert account.id is not None
-    return create_access_token(account)[0], account.id
 
 
 @pytest.fixture
@@ -81,10 +66,12 @@ def world(configured: str) -> World:
         )
         assert plain.subsidy_fen == plain.ltc_fen == 0
         made = {
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "boss", Role.ADMIN),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER),
+            "auditor": account_token_and_id(session, "aud", Role.AUDITOR),
+            "admin": account_token_and_id(session, "boss", Role.ADMIN),
+            "provider": account_token_and_id(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
+            ),
+            "dispatcher": account_token_and_id(session, "disp", Role.DISPATCHER),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -96,47 +83,30 @@ def world(configured: str) -> World:
         )
 
 
-def _headers(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
-
-
-def _get(world: World, who: str, path: str, **params: Any) -> Any:
-    return world.client.get(path, params=params, headers=_headers(world, who))
-
-
 def _reads(world: World, who: str) -> list[str]:
-    with read_only() as session:
-        rows = session.exec(
-            select(PersonalDataRead)
-            .where(PersonalDataRead.user_id == world.accounts[who])
-            .order_by(col(PersonalDataRead.id))
-        ).all()
-        return [f"{r.method} {r.path}" for r in rows]
+    return personal_reads(world.accounts[who])
 
 
 def test_subsidised_orders_only_a_page_at_a_time(world: World) -> None:
-    got = _get(world, "auditor", "/audit/orders", month=MONTH)
+    got = get_as(world, "auditor", "/audit/orders", month=MONTH)
     assert got.status_code == 200, got.text
     (order,) = got.json()["items"]
     assert order["id"] == world.order and order["id"] != world.plain_order
     assert (order["subsidy_fen"], order["copay_fen"], order["group"]) == (6400, 1600, "dibao")
     assert order["provider"] == world.provider and order["worker"].startswith("wkr_")
-    assert _get(world, "auditor", "/audit/orders", month="2027-01").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/orders", month="2027-01").json()["items"] == []
     assert (
-        _get(world, "admin", "/audit/orders", provider=world.provider).json()["items"][0]["id"]
+        get_as(world, "admin", "/audit/orders", provider=world.provider).json()["items"][0]["id"]
         == world.order
     )
-    unknown = _get(world, "auditor", "/audit/orders", provider="prv_00000000000000000000")
+    unknown = get_as(world, "auditor", "/audit/orders", provider="prv_00000000000000000000")
     assert unknown.status_code == 404
     for who in ("provider", "dispatcher"):
-        assert _get(world, who, "/audit/orders").status_code == 403
+        assert get_as(world, who, "/audit/orders").status_code == 403
 
 
 def test_visits_carry_their_evv_verdict(world: World) -> None:
-    got = _get(world, "auditor", "/audit/visits", month=MONTH)
+    got = get_as(world, "auditor", "/audit/visits", month=MONTH)
     assert got.status_code == 200, got.text
     (visit,) = got.json()["items"]
     assert visit["order"] == world.order and visit["id"].startswith("vis")
@@ -149,8 +119,8 @@ def test_visits_carry_their_evv_verdict(world: World) -> None:
     )
     assert visit["worker"] != visit["scheduled_worker"]  # a colleague covered
     assert visit["subsidy_fen"] == 6400
-    assert _get(world, "auditor", "/audit/visits", month="2027-01").json()["items"] == []
-    assert _get(world, "auditor", "/audit/visits").status_code == 422  # the month is required
+    assert get_as(world, "auditor", "/audit/visits", month="2027-01").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/visits").status_code == 422  # the month is required
 
 
 def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
@@ -160,7 +130,7 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
         params: dict[str, Any] = {"limit": 3}
         if after:
             params["after"] = after
-        page = _get(world, "auditor", "/audit/ledger", **params).json()
+        page = get_as(world, "auditor", "/audit/ledger", **params).json()
         numbers += [e["number"] for e in page["items"]]
         after = page["next"]
         if after is None:
@@ -168,10 +138,10 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
     with read_only() as session:
         entries = list(pricing_repo.entries(session))
         assert numbers == [e.id for e in entries]
-    first = _get(world, "auditor", "/audit/ledger", limit=1).json()["items"][0]
+    first = get_as(world, "auditor", "/audit/ledger", limit=1).json()["items"][0]
     assert first["order"] == world.order and first["kind"] == "reserve"
     assert first["prev_hash"] == "0" * 64 and len(first["hash"]) == 64
-    verdict = _get(world, "auditor", "/audit/ledger/verify")
+    verdict = get_as(world, "auditor", "/audit/ledger/verify")
     assert verdict.status_code == 200
     assert verdict.json() == {
         "ok": True,
@@ -180,32 +150,30 @@ def test_the_ledger_page_by_page_and_its_verdict(world: World) -> None:
         "problem": "",
         "balance_problems": [],
     }
-    assert _get(world, "auditor", "/audit/ledger", after="not-a-cursor").status_code == 422
+    assert get_as(world, "auditor", "/audit/ledger", after="not-a-cursor").status_code == 422
 
 
 def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
     key = uuid.uuid4().hex
     refused = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "auditor", key)
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "auditor", key)
     )
     assert refused.status_code == 403
-    ran = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "admin", key)
-    )
+    ran = world.client.post("/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key))
     assert ran.status_code == 201, ran.text
     run = ran.json()
     assert (run["visits"], run["hits"], run["new_findings"], run["ledger_ok"]) == (1, 1, 1, True)
     assert run["hits_by_rule"] == {"other_worker": 1}
     again = world.client.post(
-        "/audit/runs", json={"month": MONTH}, headers=_headers(world, "admin", key)
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key)
     )
     assert again.status_code == 200 and again.json() == run
     other = world.client.post(
-        "/audit/runs", json={"month": "2027-01"}, headers=_headers(world, "admin", key)
+        "/audit/runs", json={"month": "2027-01"}, headers=as_(world, "admin", key)
     )
     assert other.status_code == 409
 
-    listed = _get(world, "auditor", "/audit/findings", month=MONTH, status="open")
+    listed = get_as(world, "auditor", "/audit/findings", month=MONTH, status="open")
     assert listed.status_code == 200
     (finding,) = listed.json()["items"]
     assert (finding["rule"], finding["status"], finding["subsidy_fen"]) == (
@@ -213,33 +181,33 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
         "open",
         6400,
     )
-    assert _get(world, "auditor", "/audit/findings", status="confirmed").json()["items"] == []
-    assert _get(world, "auditor", "/audit/findings", status="closed").status_code == 422
+    assert get_as(world, "auditor", "/audit/findings", status="confirmed").json()["items"] == []
+    assert get_as(world, "auditor", "/audit/findings", status="closed").status_code == 422
 
     path = f"/audit/findings/{finding['id']}"
-    detail = _get(world, "auditor", path).json()
+    detail = get_as(world, "auditor", path).json()
     assert [(h["from_status"], h["to_status"]) for h in detail["history"]] == [(None, "open")]
     review = {"to": "confirmed", "reason": "unqualified_worker", "note": "not the booked one"}
     assert (
-        world.client.post(f"{path}/review", json=review, headers=_headers(world, "auditor"))
+        world.client.post(f"{path}/review", json=review, headers=as_(world, "auditor"))
     ).status_code == 403
     mismatched = {"to": "confirmed", "reason": "false_positive"}
     assert (
-        world.client.post(f"{path}/review", json=mismatched, headers=_headers(world, "admin"))
+        world.client.post(f"{path}/review", json=mismatched, headers=as_(world, "admin"))
     ).status_code == 422
-    confirmed = world.client.post(f"{path}/review", json=review, headers=_headers(world, "admin"))
+    confirmed = world.client.post(f"{path}/review", json=review, headers=as_(world, "admin"))
     assert confirmed.status_code == 200, confirmed.text
     body = confirmed.json()
     assert (body["status"], body["clawback_fen"]) == ("confirmed", 6400)
     assert [h["to_status"] for h in body["history"]] == ["open", "confirmed"]
     assert body["history"][-1]["reason_code"] == "unqualified_worker"
-    assert _get(world, "auditor", path).json() == body
+    assert get_as(world, "auditor", path).json() == body
     with read_only() as session:
         kinds = [e.kind for e in pricing_repo.entries_of_order(session, world.order)]
     assert kinds.count(EntryKind.REVERSAL) == 1
-    twice = world.client.post(f"{path}/review", json=review, headers=_headers(world, "admin"))
+    twice = world.client.post(f"{path}/review", json=review, headers=as_(world, "admin"))
     assert twice.status_code == 409
-    assert _get(world, "auditor", "/audit/findings/fnd_00000000000000000000").status_code == 404
+    assert get_as(world, "auditor", "/audit/findings/fnd_00000000000000000000").status_code == 404
 
 
 def test_every_auditor_read_of_personal_data_is_logged(world: World) -> None:
@@ -250,7 +218,7 @@ def test_every_auditor_read_of_personal_data_is_logged(world: World) -> None:
         ("/audit/ledger/verify", {}),
         ("/audit/findings", {}),
     ]:
-        assert _get(world, "auditor", path, **params).status_code == 200
+        assert get_as(world, "auditor", path, **params).status_code == 200
     assert _reads(world, "auditor") == [
         "GET /audit/orders",
         "GET /audit/visits",

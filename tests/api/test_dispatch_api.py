@@ -15,24 +15,21 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import read_only, unit_of_work
 from core.settings import get_settings
 from dispatch import repository as dispatch_repo
 from dispatch.tasks import execute_run
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.demo import seed as demo
 from marketplace.orders import repository as orders_repo
 from marketplace.orders.models import Order, OrderPriority, OrderStatus
 from marketplace.providers import service as providers_service
 from marketplace.providers.models import Provider
 from tests import factories as f
+from tests.api.accounts import account_token, as_, member_links
 from tests.conftest import REDIS_URL, require_redis
 from tests.workers import clean_env, log_text, running_worker
 
-PASSWORD = "dispatch-password-1"
 MONDAY = date(2026, 11, 23)
 DAY = MONDAY + timedelta(days=1)
 
@@ -46,32 +43,20 @@ class World:
     provider: int  # the provider whose dispatcher is "provider_dispatcher"
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
-
-
 def _world(provider: Provider, other: Provider) -> World:
     with unit_of_work() as session:
-        home, member = f.make_household(session)
+        _, member = f.make_household(session)
         tokens = {
-            "dispatcher": _account(session, "platform", Role.DISPATCHER),
-            "provider_dispatcher": _account(
+            "dispatcher": account_token(session, "platform", Role.DISPATCHER),
+            "provider_dispatcher": account_token(
                 session, "prov-disp", Role.DISPATCHER, provider_id=provider.id
             ),
-            "other_dispatcher": _account(
+            "other_dispatcher": account_token(
                 session, "other-disp", Role.DISPATCHER, provider_id=other.id
             ),
-            "admin": _account(session, "boss", Role.ADMIN),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "household": _account(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
+            "admin": account_token(session, "boss", Role.ADMIN),
+            "auditor": account_token(session, "aud", Role.AUDITOR),
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
         }
     assert provider.id is not None
     return World(TestClient(create_app(), raise_server_exceptions=False), tokens, provider.id)
@@ -86,9 +71,7 @@ def world(configured: str) -> World:
 
 
 def _as(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    headers["Idempotency-Key"] = key or uuid.uuid4().hex
-    return headers
+    return as_(world, who, key or uuid.uuid4().hex)
 
 
 def _start(world: World, who: str = "dispatcher", key: str | None = None, **body: Any) -> Any:
@@ -156,7 +139,7 @@ def test_bad_requests_are_problems_not_crashes(world: World) -> None:
     missing_key = world.client.post(
         "/dispatch/runs",
         json={"date": DAY.isoformat()},
-        headers={"Authorization": f"Bearer {world.tokens['dispatcher']}"},
+        headers=as_(world, "dispatcher"),
     )
     assert missing_key.status_code == 422
 

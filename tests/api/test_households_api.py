@@ -15,18 +15,15 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, func, select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
 from marketplace.accounts import repository as accounts_repo
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import IdempotencyRecord, PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.households import service as households_service
 from marketplace.households.schemas import FamilyProxyCreate, MemberCreate
 from marketplace.providers.models import Gender
 from tests import factories as f
+from tests.api.accounts import account_token, as_, member_links, personal_reads, worker_links
 
-PASSWORD = "household-password-1"
 PROXY_PHONE = "13900002222"
 
 
@@ -53,16 +50,6 @@ class World:
     elder: str  # same household, ID number, the proxy's elder
     elder_id_number: str
     other_member: str  # another household's member
-
-
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
 
 
 @pytest.fixture
@@ -94,24 +81,18 @@ def world(configured: str) -> World:
         households_service.add_family_proxy(
             session, elder.id, FamilyProxyCreate(name="女儿", phone=PROXY_PHONE, relation="女儿")
         )
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
         tokens = {
-            "household": _account(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=me.id
-            ),
-            "other": _account(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
-            ),
-            "proxy": _account(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
-            "worker": _account(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "adm", Role.ADMIN),
-            "civil": _account(session, "civil", Role.ADMIN, civil_affairs=True),
-            "civil_auditor": _account(session, "civil-aud", Role.AUDITOR, civil_affairs=True),
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(me)),
+            "other": account_token(session, "home2", Role.HOUSEHOLD, **member_links(other)),
+            "proxy": account_token(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
+            "auditor": account_token(session, "aud", Role.AUDITOR),
+            "admin": account_token(session, "adm", Role.ADMIN),
+            "civil": account_token(session, "civil", Role.ADMIN, civil_affairs=True),
+            "civil_auditor": account_token(session, "civil-aud", Role.AUDITOR, civil_affairs=True),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -123,13 +104,6 @@ def world(configured: str) -> World:
             elder_id_number=elder_number,
             other_member=other.public_id,
         )
-
-
-def _as(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
 
 
 def _key() -> str:
@@ -285,17 +259,17 @@ def test_a_member_is_seen_by_its_household_its_proxy_and_staff_only(world: World
         ("household", "mbr_00000000000000000000", 404),
     ]
     for who, member, status in cases:
-        got = world.client.get(f"/members/{member}", headers=_as(world, who))
+        got = world.client.get(f"/members/{member}", headers=as_(world, who))
         assert got.status_code == status, (who, member, got.text)
     assert world.client.get(f"/members/{world.elder}").status_code == 401
     # A malformed id is refused before any query (NUL cannot even be stored by PostgreSQL).
     # (Not as an auditor or administrator yet: api.access logs their read, path and all, first.)
-    assert world.client.get("/members/x%00y", headers=_as(world, "household")).status_code == 422
+    assert world.client.get("/members/x%00y", headers=as_(world, "household")).status_code == 422
 
 
 def test_id_numbers_are_masked_except_to_the_person_and_civil_affairs(world: World) -> None:
     def seen(who: str, member: str) -> tuple[str, bool]:
-        body = world.client.get(f"/members/{member}", headers=_as(world, who)).json()
+        body = world.client.get(f"/members/{member}", headers=as_(world, who)).json()
         return body["id_number"], body["id_number_revealed"]
 
     assert seen("household", world.me) == (world.me_id_number, True)  # themselves
@@ -310,20 +284,16 @@ def test_id_numbers_are_masked_except_to_the_person_and_civil_affairs(world: Wor
 def _reads(username: str) -> list[str]:
     with unit_of_work() as session:
         account = accounts_repo.get_by_username(session, username)
-        assert account is not None
-        rows = session.exec(
-            select(PersonalDataRead)
-            .where(PersonalDataRead.user_id == account.id)
-            .order_by(col(PersonalDataRead.id))
-        ).all()
-        return [f"{r.method} {r.path}" for r in rows]
+        assert account is not None and account.id is not None
+        account_id = account.id
+    return personal_reads(account_id)
 
 
 def test_every_staff_read_of_a_member_is_logged(world: World) -> None:
     for path in (f"/members/{world.elder}", f"/members/{world.elder}/protected-statuses"):
-        assert world.client.get(path, headers=_as(world, "auditor")).status_code == 200
-        assert world.client.get(path, headers=_as(world, "civil")).status_code == 200
-        assert world.client.get(path, headers=_as(world, "household")).status_code == 200
+        assert world.client.get(path, headers=as_(world, "auditor")).status_code == 200
+        assert world.client.get(path, headers=as_(world, "civil")).status_code == 200
+        assert world.client.get(path, headers=as_(world, "household")).status_code == 200
     expected = [
         f"GET /members/{world.elder}",
         f"GET /members/{world.elder}/protected-statuses",
@@ -342,38 +312,38 @@ def test_every_staff_read_of_a_member_is_logged(world: World) -> None:
 def test_the_household_manages_its_members_proxies(world: World) -> None:
     son = {"name": "儿子", "phone": "13700003333", "relation": "son", "can_order": True}
     added = world.client.post(
-        f"/members/{world.me}/proxies", json=son, headers=_as(world, "household", _key())
+        f"/members/{world.me}/proxies", json=son, headers=as_(world, "household", _key())
     )
     assert added.status_code == 201, added.text
     proxy_id = added.json()["id"]
     assert proxy_id.startswith("fp_") and added.json()["member"] == world.me
     twice = world.client.post(
-        f"/members/{world.me}/proxies", json=son, headers=_as(world, "household", _key())
+        f"/members/{world.me}/proxies", json=son, headers=as_(world, "household", _key())
     )
     _problem(twice, 409)
     for who, status in [("other", 404), ("proxy", 403), ("admin", 403)]:
         refused = world.client.post(
-            f"/members/{world.me}/proxies", json=son, headers=_as(world, who, _key())
+            f"/members/{world.me}/proxies", json=son, headers=as_(world, who, _key())
         )
         assert refused.status_code == status, (who, refused.text)
 
-    listed = world.client.get(f"/members/{world.me}/proxies", headers=_as(world, "household"))
+    listed = world.client.get(f"/members/{world.me}/proxies", headers=as_(world, "household"))
     assert [p["id"] for p in listed.json()["items"]] == [proxy_id]
     assert (
-        world.client.get(f"/members/{world.me}/proxies", headers=_as(world, "other")).status_code
+        world.client.get(f"/members/{world.me}/proxies", headers=as_(world, "other")).status_code
         == 404
     )
 
     # The son's proxy account sees the member until the household withdraws the proxy.
     with unit_of_work() as session:
-        world.tokens["son"] = _account(session, "son", Role.PROXY, phone="13700003333")
-    assert world.client.get(f"/members/{world.me}", headers=_as(world, "son")).status_code == 200
-    not_theirs = world.client.post(f"/proxies/{proxy_id}/deactivate", headers=_as(world, "other"))
+        world.tokens["son"] = account_token(session, "son", Role.PROXY, phone="13700003333")
+    assert world.client.get(f"/members/{world.me}", headers=as_(world, "son")).status_code == 200
+    not_theirs = world.client.post(f"/proxies/{proxy_id}/deactivate", headers=as_(world, "other"))
     _problem(not_theirs, 404)
-    done = world.client.post(f"/proxies/{proxy_id}/deactivate", headers=_as(world, "household"))
+    done = world.client.post(f"/proxies/{proxy_id}/deactivate", headers=as_(world, "household"))
     assert done.status_code == 200 and done.json()["active"] is False
-    assert world.client.get(f"/members/{world.me}", headers=_as(world, "son")).status_code == 404
-    listed = world.client.get(f"/members/{world.me}/proxies", headers=_as(world, "household"))
+    assert world.client.get(f"/members/{world.me}", headers=as_(world, "son")).status_code == 404
+    listed = world.client.get(f"/members/{world.me}/proxies", headers=as_(world, "household"))
     assert [(p["id"], p["active"]) for p in listed.json()["items"]] == [(proxy_id, False)]
 
 
@@ -386,14 +356,14 @@ def test_preferences_are_set_by_the_household_and_an_ordering_proxy(world: World
         ("other", world.elder, 404),
         ("admin", world.elder, 403),
     ]:
-        put = world.client.put(f"/members/{member}/preferences", json=wish, headers=_as(world, who))
+        put = world.client.put(f"/members/{member}/preferences", json=wish, headers=as_(world, who))
         assert put.status_code == status, (who, put.text)
-    shown = world.client.get(f"/members/{world.elder}", headers=_as(world, "household")).json()
+    shown = world.client.get(f"/members/{world.elder}", headers=as_(world, "household")).json()
     assert shown["preference"] == wish
     unknown = world.client.put(
         f"/members/{world.elder}/preferences",
         json={"language": "klingon"},
-        headers=_as(world, "household"),
+        headers=as_(world, "household"),
     )
     assert "klingon" in _problem(unknown, 422)["detail"]
     # A proxy who may not order reads the elder but does not change their preferences.
@@ -405,12 +375,12 @@ def test_preferences_are_set_by_the_household_and_an_ordering_proxy(world: World
             elder.id,
             FamilyProxyCreate(name="侄子", phone="13600004444", relation="nephew", can_order=False),
         )
-        world.tokens["nephew"] = _account(session, "nephew", Role.PROXY, phone="13600004444")
+        world.tokens["nephew"] = account_token(session, "nephew", Role.PROXY, phone="13600004444")
     assert (
-        world.client.get(f"/members/{world.elder}", headers=_as(world, "nephew")).status_code == 200
+        world.client.get(f"/members/{world.elder}", headers=as_(world, "nephew")).status_code == 200
     )
     refused = world.client.put(
-        f"/members/{world.elder}/preferences", json=wish, headers=_as(world, "nephew")
+        f"/members/{world.elder}/preferences", json=wish, headers=as_(world, "nephew")
     )
     _problem(refused, 404)
 
@@ -429,7 +399,7 @@ def _apply(world: World, who: str, member: str, **fields: Any) -> Any:
         **fields,
     }
     return world.client.post(
-        f"/members/{member}/protected-statuses", json=body, headers=_as(world, who, _key())
+        f"/members/{member}/protected-statuses", json=body, headers=as_(world, who, _key())
     )
 
 
@@ -451,7 +421,7 @@ def test_applications_keep_their_evidence_masked_except_to_self_and_civil_affair
     assert len(kept) == 2 and "本人残疾证" not in json.dumps(kept, ensure_ascii=False)
 
     def evidence(who: str, member: str) -> list[str | None]:
-        got = world.client.get(f"/members/{member}/protected-statuses", headers=_as(world, who))
+        got = world.client.get(f"/members/{member}/protected-statuses", headers=as_(world, who))
         assert got.status_code == 200, (who, got.text)
         return [s["evidence"] for s in got.json()["items"]]
 
@@ -465,7 +435,7 @@ def test_applications_keep_their_evidence_masked_except_to_self_and_civil_affair
         ("proxy", world.me, 404),
         ("worker", world.elder, 403),
     ]:
-        got = world.client.get(f"/members/{member}/protected-statuses", headers=_as(world, who))
+        got = world.client.get(f"/members/{member}/protected-statuses", headers=as_(world, who))
         assert got.status_code == status_code, (who, got.text)
 
 
@@ -482,6 +452,6 @@ def test_applications_that_break_the_rules_are_refused(world: World) -> None:
     no_key = world.client.post(
         f"/members/{world.elder}/protected-statuses",
         json={"category": "youfu", "valid_from": "2026-01-01"},
-        headers=_as(world, "household"),
+        headers=as_(world, "household"),
     )
     assert any("idempotency-key" in e["field"].lower() for e in _problem(no_key, 422)["errors"])

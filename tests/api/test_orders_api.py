@@ -11,19 +11,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
 from marketplace.accounts import repository as accounts_repo
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.households import service as households_service
 from marketplace.households.models import ProtectedCategory
 from marketplace.households.schemas import FamilyProxyCreate
 from marketplace.orders import service as orders_service
 from tests import factories as f
+from tests.api.accounts import account_token, as_, member_links, worker_links
+from tests.api.quotes import quote_cleaning
 
-PASSWORD = "orders-password-1"
 PROXY_PHONE = "13900001111"
 
 
@@ -39,23 +37,13 @@ class World:
     provider: str
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
-
-
 @pytest.fixture
 def world(configured: str) -> World:
     with unit_of_work() as session:
         home, elder = f.make_household(session)
         member = f.add_member(session, home)
         f.grant_status(session, member, ProtectedCategory.DIBAO)
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
         f.item(session, "domestic.cleaning")
@@ -66,18 +54,14 @@ def world(configured: str) -> World:
             FamilyProxyCreate(name="女儿", phone=PROXY_PHONE, relation="daughter"),
         )
         tokens = {
-            "household": _account(
-                session, "home1", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
+            "household": account_token(session, "home1", Role.HOUSEHOLD, **member_links(member)),
+            "other": account_token(session, "home2", Role.HOUSEHOLD, **member_links(other)),
+            "proxy": account_token(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
+            "provider": account_token(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
             ),
-            "other": _account(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
-            ),
-            "proxy": _account(session, "daughter", Role.PROXY, phone=PROXY_PHONE),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "worker": _account(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
+            "auditor": account_token(session, "aud", Role.AUDITOR),
         }
         world = World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -88,13 +72,6 @@ def world(configured: str) -> World:
             provider=provider.public_id,
         )
     return world
-
-
-def _as(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
 
 
 def _order_body(world: World, member: str, day: str = "2026-12-07") -> dict[str, Any]:
@@ -109,23 +86,11 @@ def _order_body(world: World, member: str, day: str = "2026-12-07") -> dict[str,
 
 
 def _create(world: World, who: str, body: dict[str, Any], key: str | None = None) -> Any:
-    return world.client.post("/orders", json=body, headers=_as(world, who, key or uuid.uuid4().hex))
+    return world.client.post("/orders", json=body, headers=as_(world, who, key or uuid.uuid4().hex))
 
 
 def test_a_household_quotes_then_orders_and_sees_the_same_price(world: World) -> None:
-    quote = world.client.post(
-        "/quotes",
-        json={
-            "member": world.member,
-            "provider": world.provider,
-            "item": "domestic.cleaning",
-            "start": "2026-12-07T09:00:00+08:00",
-            "minutes": 120,
-        },
-        headers=_as(world, "household"),
-    )
-    assert quote.status_code == 200, quote.text
-    q = quote.json()
+    q = quote_cleaning(world)
     assert (q["list_price_fen"], q["subsidy_fen"], q["copay_fen"]) == (8000, 6400, 1600)
     assert q["group"] == "dibao" and q["balance_after_fen"] == 60000 - 6400
     created = _create(world, "household", _order_body(world, world.member))
@@ -146,7 +111,7 @@ def test_the_same_key_returns_the_same_order_and_another_body_is_refused(world: 
     assert changed.status_code == 409
     assert changed.headers["content-type"] == "application/problem+json"
     assert "different request" in changed.json()["detail"]
-    listed = world.client.get("/orders", headers=_as(world, "household")).json()
+    listed = world.client.get("/orders", headers=as_(world, "household")).json()
     assert [o["id"] for o in listed["items"]] == [first.json()["id"]]
     # Another account may use the same key for its own order.
     assert _create(world, "other", _order_body(world, world.other_member), key).status_code == 201
@@ -154,7 +119,7 @@ def test_the_same_key_returns_the_same_order_and_another_body_is_refused(world: 
 
 def test_an_order_without_a_key_names_the_header(world: World) -> None:
     response = world.client.post(
-        "/orders", json=_order_body(world, world.member), headers=_as(world, "household")
+        "/orders", json=_order_body(world, world.member), headers=as_(world, "household")
     )
     assert response.status_code == 422
     assert any("idempotency-key" in e["field"].lower() for e in response.json()["errors"])
@@ -177,7 +142,7 @@ def test_each_role_sees_only_its_orders(world: World) -> None:
     theirs = _create(world, "other", _order_body(world, world.other_member)).json()["id"]
 
     def ids(who: str) -> set[str]:
-        body = world.client.get("/orders", headers=_as(world, who)).json()
+        body = world.client.get("/orders", headers=as_(world, who)).json()
         return {o["id"] for o in body["items"]}
 
     assert ids("household") == {mine, elders}  # the elder lives in the same household
@@ -194,7 +159,7 @@ def test_each_role_sees_only_its_orders(world: World) -> None:
         ("auditor", mine, 200),
         ("provider", theirs, 200),
     ]:
-        got = world.client.get(f"/orders/{order}", headers=_as(world, who))
+        got = world.client.get(f"/orders/{order}", headers=as_(world, who))
         assert got.status_code == status, (who, order, got.text)
 
 
@@ -211,18 +176,18 @@ def test_pages_follow_the_cursor(world: World) -> None:
         params: dict[str, Any] = {"limit": 2}
         if after:
             params["after"] = after
-        body = world.client.get("/orders", params=params, headers=_as(world, "household")).json()
+        body = world.client.get("/orders", params=params, headers=as_(world, "household")).json()
         seen += [o["id"] for o in body["items"]]
         after = body["next"]
         if after is None:
             break
     assert seen == made
-    bad = world.client.get("/orders", params={"after": "!!"}, headers=_as(world, "household"))
+    bad = world.client.get("/orders", params={"after": "!!"}, headers=as_(world, "household"))
     assert bad.status_code == 422
     assert [e["field"] for e in bad.json()["errors"]] == ["query.after"]
     # A made-up cursor is a position like any other: a page (here past the end), not an error.
     made_up = world.client.get(
-        "/orders", params={"after": "ffffffffffffffff"}, headers=_as(world, "household")
+        "/orders", params={"after": "ffffffffffffffff"}, headers=as_(world, "household")
     )
     assert made_up.status_code == 200
 
@@ -230,15 +195,15 @@ def test_pages_follow_the_cursor(world: World) -> None:
 def test_cancel_by_the_household_and_not_by_the_auditor(world: World) -> None:
     order = _create(world, "household", _order_body(world, world.member)).json()["id"]
     refused = world.client.post(
-        f"/orders/{order}/cancel", json={"reason": "x"}, headers=_as(world, "auditor")
+        f"/orders/{order}/cancel", json={"reason": "x"}, headers=as_(world, "auditor")
     )
     assert refused.status_code == 403
     done = world.client.post(
-        f"/orders/{order}/cancel", json={"reason": "plans changed"}, headers=_as(world, "household")
+        f"/orders/{order}/cancel", json={"reason": "plans changed"}, headers=as_(world, "household")
     )
     assert done.status_code == 200 and done.json()["status"] == "cancelled"
     again = world.client.post(
-        f"/orders/{order}/cancel", json={"reason": "again"}, headers=_as(world, "household")
+        f"/orders/{order}/cancel", json={"reason": "again"}, headers=as_(world, "household")
     )
     assert again.status_code == 409
 
@@ -254,7 +219,7 @@ def test_a_booked_order_is_the_workers(world: World) -> None:
         orders_service.schedule(
             session, order, worker_id=account.worker_id, start=start, actor="dispatcher"
         )
-    got = world.client.get(f"/orders/{order_id}", headers=_as(world, "worker"))
+    got = world.client.get(f"/orders/{order_id}", headers=as_(world, "worker"))
     assert got.status_code == 200 and got.json()["status"] == "scheduled"
 
 

@@ -12,17 +12,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.geography.models import AreaLevel
 from marketplace.households.models import ProtectedCategory
 from marketplace.providers.models import ProviderDistrict
 from tests import factories as f
-
-PASSWORD = "providers-password-1"
+from tests.api.accounts import account_token, as_, member_links, worker_links
+from tests.api.quotes import quote_cleaning
 
 
 @dataclass
@@ -38,16 +35,6 @@ class World:
     worker: str  # a worker of the first provider
     other_worker: str  # a worker of the second provider
     member: str  # the household's 低保 member
-
-
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
 
 
 @pytest.fixture
@@ -69,19 +56,17 @@ def world(configured: str) -> World:
         other_worker = f.make_worker(session, provider=other, name="张师傅")
         f.item(session, "domestic.cleaning")
         tokens = {
-            "household": _account(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
+            "admin1": account_token(session, "prov1", Role.PROVIDER_ADMIN, provider_id=provider.id),
+            "admin2": account_token(session, "prov2", Role.PROVIDER_ADMIN, provider_id=other.id),
+            "dispatcher1": account_token(
+                session, "disp1", Role.DISPATCHER, provider_id=provider.id
             ),
-            "admin1": _account(session, "prov1", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "admin2": _account(session, "prov2", Role.PROVIDER_ADMIN, provider_id=other.id),
-            "dispatcher1": _account(session, "disp1", Role.DISPATCHER, provider_id=provider.id),
-            "dispatcher2": _account(session, "disp2", Role.DISPATCHER, provider_id=other.id),
-            "platform": _account(session, "platform", Role.DISPATCHER),
-            "worker": _account(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
-            ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "root", Role.ADMIN),
+            "dispatcher2": account_token(session, "disp2", Role.DISPATCHER, provider_id=other.id),
+            "platform": account_token(session, "platform", Role.DISPATCHER),
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
+            "auditor": account_token(session, "aud", Role.AUDITOR),
+            "admin": account_token(session, "root", Role.ADMIN),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -94,13 +79,6 @@ def world(configured: str) -> World:
             other_worker=other_worker.public_id,
             member=member.public_id,
         )
-
-
-def _as(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
 
 
 def _worker_body(**changes: Any) -> dict[str, Any]:
@@ -120,13 +98,13 @@ def _worker_body(**changes: Any) -> dict[str, Any]:
 
 def _add_worker(world: World, who: str, provider: str, body: dict[str, Any], key: str) -> Any:
     return world.client.post(
-        f"/providers/{provider}/workers", json=body, headers=_as(world, who, key)
+        f"/providers/{provider}/workers", json=body, headers=as_(world, who, key)
     )
 
 
 def test_every_signed_in_role_lists_the_active_providers(world: World) -> None:
     assert world.client.get("/providers").status_code == 401
-    body = world.client.get("/providers", headers=_as(world, "household")).json()
+    body = world.client.get("/providers", headers=as_(world, "household")).json()
     ids = [p["id"] for p in body["items"]]
     assert world.provider in ids and world.other_provider in ids
     assert world.inactive_provider not in ids
@@ -135,22 +113,22 @@ def test_every_signed_in_role_lists_the_active_providers(world: World) -> None:
     assert mine["kind"] == "care_centre" and mine["priced_items"] == []
     # One district: only the provider serving it; an unknown district is 404.
     served = world.client.get(
-        "/providers", params={"district": world.district}, headers=_as(world, "worker")
+        "/providers", params={"district": world.district}, headers=as_(world, "worker")
     ).json()
     assert [p["id"] for p in served["items"]] == [world.provider]
     unknown = world.client.get(
-        "/providers", params={"district": "nowhere"}, headers=_as(world, "household")
+        "/providers", params={"district": "nowhere"}, headers=as_(world, "household")
     )
     assert unknown.status_code == 404
     # Pages follow the cursor.
-    first = world.client.get("/providers", params={"limit": 1}, headers=_as(world, "auditor"))
+    first = world.client.get("/providers", params={"limit": 1}, headers=as_(world, "auditor"))
     assert len(first.json()["items"]) == 1 and first.json()["next"]
     # An inactive provider is hidden from households, not from its staff's administrators.
     hidden = world.client.get(
-        f"/providers/{world.inactive_provider}", headers=_as(world, "household")
+        f"/providers/{world.inactive_provider}", headers=as_(world, "household")
     )
     assert hidden.status_code == 404
-    shown = world.client.get(f"/providers/{world.inactive_provider}", headers=_as(world, "admin"))
+    shown = world.client.get(f"/providers/{world.inactive_provider}", headers=as_(world, "admin"))
     assert shown.status_code == 200
 
 
@@ -168,7 +146,7 @@ def test_a_provider_admin_adds_a_worker_once_per_key(world: World) -> None:
     changed = _add_worker(world, "admin1", world.provider, _worker_body(name="别人"), key)
     assert changed.status_code == 409
     listed = world.client.get(
-        f"/providers/{world.provider}/workers", headers=_as(world, "admin1")
+        f"/providers/{world.provider}/workers", headers=as_(world, "admin1")
     ).json()
     assert [w["id"] for w in listed["items"]] == [world.worker, worker["id"]]
 
@@ -202,7 +180,7 @@ def test_a_worker_that_breaks_a_rule_is_422(
 
 
 def test_a_provider_admin_manages_shifts_skills_certificates_and_leave(world: World) -> None:
-    me = _as(world, "admin1")
+    me = as_(world, "admin1")
     base = f"/workers/{world.worker}"
     shifts = [
         {"weekday": 0, "starts_at": "08:00", "ends_at": "12:00"},
@@ -238,7 +216,7 @@ def test_a_provider_admin_manages_shifts_skills_certificates_and_leave(world: Wo
 
     cert = {"kind": "health_certificate", "number": "HC-9", "issued_on": "2026-01-05"}
     added = world.client.post(
-        f"{base}/certificates", json=cert, headers=_as(world, "admin1", uuid.uuid4().hex)
+        f"{base}/certificates", json=cert, headers=as_(world, "admin1", uuid.uuid4().hex)
     )
     assert added.status_code == 201, added.text
     listed = world.client.get(f"{base}/certificates", headers=me).json()
@@ -246,7 +224,7 @@ def test_a_provider_admin_manages_shifts_skills_certificates_and_leave(world: Wo
     backwards = {**cert, "expires_on": "2025-01-01"}
     assert (
         world.client.post(
-            f"{base}/certificates", json=backwards, headers=_as(world, "admin1", "x" * 10)
+            f"{base}/certificates", json=backwards, headers=as_(world, "admin1", "x" * 10)
         ).status_code
         == 422
     )
@@ -266,7 +244,7 @@ def test_a_provider_admin_manages_shifts_skills_certificates_and_leave(world: Wo
         "reason": "体检",
     }
     noted = world.client.post(
-        f"{base}/shift-exceptions", json=leave, headers=_as(world, "admin1", uuid.uuid4().hex)
+        f"{base}/shift-exceptions", json=leave, headers=as_(world, "admin1", uuid.uuid4().hex)
     )
     assert noted.status_code == 201, noted.text
     free = world.client.get(f"{base}/availability", params=day, headers=me).json()
@@ -299,16 +277,16 @@ def test_another_providers_workers_and_prices_are_404(world: World) -> None:
     ]
     for method, path, body in attempts:
         response = world.client.request(
-            method, path, json=body, headers=_as(world, "admin1", uuid.uuid4().hex)
+            method, path, json=body, headers=as_(world, "admin1", uuid.uuid4().hex)
         )
         assert response.status_code == 404, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     # The same made-up id and a real one answer alike.
-    made_up = world.client.get("/workers/wkr_made_up_0000000000", headers=_as(world, "admin1"))
+    made_up = world.client.get("/workers/wkr_made_up_0000000000", headers=as_(world, "admin1"))
     assert made_up.status_code == 404
     assert (
         made_up.json()["title"]
-        == world.client.get(theirs, headers=_as(world, "admin1")).json()["title"]
+        == world.client.get(theirs, headers=as_(world, "admin1")).json()["title"]
     )
 
 
@@ -323,20 +301,20 @@ def test_readers_read_and_only_managers_write(world: World) -> None:
         ("worker", 403),
         ("household", 403),
     ]:
-        got = world.client.get(workers, headers=_as(world, who))
+        got = world.client.get(workers, headers=as_(world, who))
         assert got.status_code == status, (who, got.text)
     # A worker sees itself, not a colleague.
     assert world.client.get(
-        f"/workers/{world.worker}", headers=_as(world, "worker")
+        f"/workers/{world.worker}", headers=as_(world, "worker")
     ).status_code == (200)
     assert (
-        world.client.get(f"/workers/{world.other_worker}", headers=_as(world, "worker")).status_code
+        world.client.get(f"/workers/{world.other_worker}", headers=as_(world, "worker")).status_code
         == 404
     )
     # Dispatchers and auditors read but do not write; the administrator writes.
     for who, status in [("dispatcher1", 403), ("auditor", 403), ("admin", 200)]:
         put = world.client.put(
-            f"/workers/{world.worker}/shifts", json={"shifts": []}, headers=_as(world, who)
+            f"/workers/{world.worker}/shifts", json={"shifts": []}, headers=as_(world, who)
         )
         assert put.status_code == status, (who, put.text)
     # The auditor's reads of worker data are logged.
@@ -348,36 +326,24 @@ def test_readers_read_and_only_managers_write(world: World) -> None:
 def test_a_provider_prices_its_items_and_quotes_follow_capped_by_the_guide(world: World) -> None:
     url = f"/providers/{world.provider}/tariffs/domestic.cleaning"
     set_ = world.client.put(
-        url, json={"unit_price_fen": 3500, "night_percent": 20}, headers=_as(world, "admin1")
+        url, json={"unit_price_fen": 3500, "night_percent": 20}, headers=as_(world, "admin1")
     )
     assert set_.status_code == 200, set_.text
     assert set_.json()["unit_price_fen"] == 3500 and set_.json()["guide_price_fen"] == 4000
     listed = world.client.get(
-        f"/providers/{world.provider}/tariffs", headers=_as(world, "dispatcher1")
+        f"/providers/{world.provider}/tariffs", headers=as_(world, "dispatcher1")
     ).json()
     assert [(t["item"], t["unit_price_fen"]) for t in listed["items"]] == [
         ("domestic.cleaning", 3500)
     ]
-    chosen = world.client.get(f"/providers/{world.provider}", headers=_as(world, "household"))
+    chosen = world.client.get(f"/providers/{world.provider}", headers=as_(world, "household"))
     assert chosen.json()["priced_items"] == ["domestic.cleaning"]
 
     def quoted() -> int:
-        response = world.client.post(
-            "/quotes",
-            json={
-                "member": world.member,
-                "provider": world.provider,
-                "item": "domestic.cleaning",
-                "start": "2026-12-07T09:00:00+08:00",
-                "minutes": 120,
-            },
-            headers=_as(world, "household"),
-        )
-        assert response.status_code == 200, response.text
-        return int(response.json()["list_price_fen"])
+        return int(quote_cleaning(world)["list_price_fen"])
 
     assert quoted() == 7000  # two hours at 35 yuan
-    raised = world.client.put(url, json={"unit_price_fen": 6000}, headers=_as(world, "admin1"))
+    raised = world.client.put(url, json={"unit_price_fen": 6000}, headers=as_(world, "admin1"))
     assert raised.status_code == 200
     assert quoted() == 8000  # capped at the guide price, 40 yuan an hour
 
@@ -386,16 +352,16 @@ def test_a_provider_prices_its_items_and_quotes_follow_capped_by_the_guide(world
         ({"unit_price_fen": 100, "night_percent": 301}, 422),
         ({"unit_price_fen": 100, "per_km_fen": -1}, 422),
     ]:
-        assert world.client.put(url, json=body, headers=_as(world, "admin1")).status_code == status
+        assert world.client.put(url, json=body, headers=as_(world, "admin1")).status_code == status
     unknown = world.client.put(
         f"/providers/{world.provider}/tariffs/no.such.item",
         json={"unit_price_fen": 100},
-        headers=_as(world, "admin1"),
+        headers=as_(world, "admin1"),
     )
     assert unknown.status_code == 404
     assert (
         world.client.put(
-            url, json={"unit_price_fen": 100}, headers=_as(world, "dispatcher1")
+            url, json={"unit_price_fen": 100}, headers=as_(world, "dispatcher1")
         ).status_code
         == 403
     )

@@ -25,13 +25,11 @@ from sqlalchemy import text
 
 from api.access import api_routes, declared
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import dispose_engines, unit_of_work
 from core.settings import get_settings
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
-from marketplace.accounts.schemas import AccountCreate
 from tests import factories as f
+from tests.api.accounts import bearer, fresh_token, one_per_role
 from tests.conftest import BACKENDS, _pg_admin, _pg_url
 
 EXAMPLES = int(os.environ.get("LINLI_TEST_SCHEMATHESIS_EXAMPLES", "25"))
@@ -74,35 +72,14 @@ def population(
         patch.setenv("LINLI_DATA_DIR", str(tmp_path_factory.mktemp("schemathesis-var")))
         get_settings.cache_clear()
         dispose_engines()
-        tokens: dict[Role, str] = {}
         with unit_of_work() as session:
-            household, member = f.make_household(session)
+            _, member = f.make_household(session)
             provider = f.make_provider(session)
             worker = f.make_worker(session, provider=provider)
             f.make_order(session, provider=provider)
-            links: dict[Role, dict[str, Any]] = {
-                Role.HOUSEHOLD: {"household_id": household.id, "member_id": member.id},
-                Role.PROXY: {"phone": "13800000000"},
-                Role.PROVIDER_ADMIN: {"provider_id": provider.id},
-                Role.WORKER: {"provider_id": provider.id, "worker_id": worker.id},
-                Role.DISPATCHER: {},
-                Role.AUDITOR: {},
-                Role.ADMIN: {"civil_affairs": True},
-            }
-            for role in Role:
-                account = accounts.create_account(
-                    session,
-                    AccountCreate.model_validate(
-                        {
-                            "username": f"st-{role.value}",
-                            "password": "schemathesis-1",
-                            "role": role,
-                            **links[role],
-                        }
-                    ),
-                )
-                # Long-lived for the run; logout-everywhere is called with fresh ones below.
-                tokens[role] = account.public_id
+            made = one_per_role(session, "st", member, worker, civil_affairs=True)
+            # Long-lived for the run; logout-everywhere is called with fresh ones below.
+            tokens: dict[Role, str] = {role: a.public_id for role, a in made.items()}
         yield tokens
         dispose_engines()
         get_settings.cache_clear()
@@ -111,15 +88,6 @@ def population(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
         admin.dispose()
-
-
-def _token(public_id: str) -> str:
-    from marketplace.accounts import repository as accounts_repo
-
-    with unit_of_work() as session:
-        account = accounts_repo.get_by_public_id(session, public_id)
-        assert account is not None
-        return create_access_token(account)[0]
 
 
 @schema.parametrize()
@@ -133,7 +101,7 @@ def test_the_api_keeps_its_contract(case: Any, population: dict[Role, str]) -> N
     roles = ADMITTED.get((case.method.upper(), case.path), ())
     headers = dict(case.headers or {})
     if roles:
-        headers["Authorization"] = f"Bearer {_token(population[roles[0]])}"
+        headers.update(bearer(fresh_token(population[roles[0]])))
     # Business rules (a window's end after its start, a date not in the past) refuse some
     # schema-valid bodies with 422 by design, so "valid data is accepted" is not checked.
     case.call_and_validate(headers=headers, excluded_checks=[checks.positive_data_acceptance])

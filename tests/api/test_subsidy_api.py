@@ -4,28 +4,23 @@ a provider's statement for its admins and auditors, and auditors' reads logged."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import read_only, unit_of_work
-from marketplace.accounts import service as accounts
-from marketplace.accounts.models import PersonalDataRead, Role
-from marketplace.accounts.schemas import AccountCreate
+from marketplace.accounts.models import Role
 from marketplace.households import service as households_service
 from marketplace.households.schemas import FamilyProxyCreate
 from marketplace.orders import service as orders_service
 from marketplace.providers.models import Provider
 from pricing import service as pricing_service
 from tests import factories as f
+from tests.api.accounts import account_token_and_id, get_as, member_links, personal_reads
 from tests.audit.test_repository import ORDERED, _dibao_order, _visit
 from tests.marketplace.test_ltc_insurance import _insured, _order
 
-PASSWORD = "subsidy-password-1"
 PROXY_PHONE = "13900002222"
 MONTH = "2026-12"
 
@@ -45,17 +40,6 @@ class World:
     order: str
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> tuple[str, int]:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    assert account.id is not None
-    return create_access_token(account)[0], account.id
-
-
 @pytest.fixture
 def world(configured: str) -> World:
     with unit_of_work() as session:
@@ -70,27 +54,26 @@ def world(configured: str) -> World:
         )
         insured = _order(session, elder, provider=provider)
         orders_service.confirm(session, insured, actor="test:provider", now=ORDERED)
-        other_home, other = f.make_household(session)
+        _, other = f.make_household(session)
         other_provider = f.make_provider(session)
         made = {
-            "household": _account(
+            "household": account_token_and_id(
                 session,
                 "home1",
                 Role.HOUSEHOLD,
-                household_id=member.household_id,
-                member_id=member.id,
+                **member_links(member),
             ),
-            "other": _account(
-                session, "home2", Role.HOUSEHOLD, household_id=other_home.id, member_id=other.id
+            "other": account_token_and_id(session, "home2", Role.HOUSEHOLD, **member_links(other)),
+            "proxy": account_token_and_id(session, "son", Role.PROXY, phone=PROXY_PHONE),
+            "provider": account_token_and_id(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
             ),
-            "proxy": _account(session, "son", Role.PROXY, phone=PROXY_PHONE),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "other_provider": _account(
+            "other_provider": account_token_and_id(
                 session, "prov2", Role.PROVIDER_ADMIN, provider_id=other_provider.id
             ),
-            "auditor": _account(session, "aud", Role.AUDITOR),
-            "admin": _account(session, "boss", Role.ADMIN),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER),
+            "auditor": account_token_and_id(session, "aud", Role.AUDITOR),
+            "admin": account_token_and_id(session, "boss", Role.ADMIN),
+            "dispatcher": account_token_and_id(session, "disp", Role.DISPATCHER),
         }
         return World(
             client=TestClient(create_app(), raise_server_exceptions=False),
@@ -105,24 +88,12 @@ def world(configured: str) -> World:
         )
 
 
-def _get(world: World, who: str, path: str, **params: str) -> Any:
-    return world.client.get(
-        path, params=params, headers={"Authorization": f"Bearer {world.tokens[who]}"}
-    )
-
-
 def _reads(world: World, who: str) -> list[str]:
-    with read_only() as session:
-        rows = session.exec(
-            select(PersonalDataRead)
-            .where(PersonalDataRead.user_id == world.accounts[who])
-            .order_by(col(PersonalDataRead.id))
-        ).all()
-        return [f"{r.method} {r.path}" for r in rows]
+    return personal_reads(world.accounts[who])
 
 
 def test_a_household_sees_its_members_balance(world: World) -> None:
-    got = _get(world, "household", "/subsidy/balance", member=world.member, month=MONTH)
+    got = get_as(world, "household", "/subsidy/balance", member=world.member, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["groups"] == ["dibao"] and body["as_of"] == "2026-12-01"
@@ -131,13 +102,13 @@ def test_a_household_sees_its_members_balance(world: World) -> None:
     assert body["remaining_fen"] == 60000 - 6400
     assert body["ltc"] == {"scheme": None, "limit_fen": 0, "committed_fen": 0, "remaining_fen": 0}
     # Another month: nothing committed yet.
-    later = _get(world, "household", "/subsidy/balance", member=world.member, month="2027-01")
+    later = get_as(world, "household", "/subsidy/balance", member=world.member, month="2027-01")
     assert later.status_code == 200
     assert (later.json()["committed_fen"], later.json()["remaining_fen"]) == (0, 60000)
 
 
 def test_a_proxy_sees_its_elders_insurance_against_its_limit(world: World) -> None:
-    got = _get(world, "proxy", "/subsidy/balance", member=world.elder, month=MONTH)
+    got = get_as(world, "proxy", "/subsidy/balance", member=world.elder, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["groups"] == ["age80"]
@@ -163,26 +134,26 @@ def test_someone_elses_member_is_not_found(world: World) -> None:
         ("proxy", world.member),  # the proxy acts for the elder only
         ("household", "mem_00000000000000000000"),
     ]:
-        got = _get(world, who, "/subsidy/balance", member=member, month=MONTH)
+        got = get_as(world, who, "/subsidy/balance", member=member, month=MONTH)
         assert got.status_code == 404, (who, member, got.text)
     for who in ("auditor", "provider", "dispatcher"):
-        got = _get(world, who, "/subsidy/balance", member=world.member, month=MONTH)
+        got = get_as(world, who, "/subsidy/balance", member=world.member, month=MONTH)
         assert got.status_code == 403, who
 
 
 def test_a_malformed_month_is_a_problem(world: World) -> None:
     for month in ("2026-13", "2026-1", "26-12", "2026-12-01", "１２３４-12", "9999-12", ""):
-        got = _get(world, "household", "/subsidy/balance", member=world.member, month=month)
+        got = get_as(world, "household", "/subsidy/balance", member=world.member, month=month)
         assert got.status_code == 422, (month, got.text)
         assert got.headers["content-type"] == "application/problem+json"
-        statement = _get(
+        statement = get_as(
             world, "auditor", "/subsidy/statements", provider=world.provider, month=month
         )
         assert statement.status_code == 422, (month, statement.text)
 
 
 def test_a_statement_reconciles_and_is_the_providers_own(world: World) -> None:
-    got = _get(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
+    got = get_as(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
     assert got.status_code == 200, got.text
     body = got.json()
     # Only served (consumed) money is owed: the insured elder's order is merely confirmed.
@@ -206,17 +177,19 @@ def test_a_statement_reconciles_and_is_the_providers_own(world: World) -> None:
         ("household", world.provider, 403),
         ("dispatcher", world.provider, 403),
     ]:
-        answer = _get(world, who, "/subsidy/statements", provider=provider, month=MONTH)
+        answer = get_as(world, who, "/subsidy/statements", provider=provider, month=MONTH)
         assert answer.status_code == status, (who, provider, answer.text)
-    empty = _get(world, "auditor", "/subsidy/statements", provider=world.provider, month="2027-01")
+    empty = get_as(
+        world, "auditor", "/subsidy/statements", provider=world.provider, month="2027-01"
+    )
     assert empty.json()["lines"] == [] and empty.json()["reconciles"] is True
 
 
 def test_auditors_and_administrators_reads_are_logged(world: World) -> None:
     assert _reads(world, "auditor") == []
-    _get(world, "auditor", "/subsidy/statements", provider=world.provider, month=MONTH)
-    _get(world, "admin", "/subsidy/balance", member=world.member, month=MONTH)
-    _get(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
+    get_as(world, "auditor", "/subsidy/statements", provider=world.provider, month=MONTH)
+    get_as(world, "admin", "/subsidy/balance", member=world.member, month=MONTH)
+    get_as(world, "provider", "/subsidy/statements", provider=world.provider, month=MONTH)
     assert _reads(world, "auditor") == ["GET /subsidy/statements"]
     assert _reads(world, "admin") == ["GET /subsidy/balance"]
     assert _reads(world, "provider") == []

@@ -14,19 +14,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import create_access_token
 from core.db import unit_of_work
 from core.timeutil import local_datetime
-from marketplace.accounts import service as accounts
 from marketplace.accounts.models import Role
-from marketplace.accounts.schemas import AccountCreate
 from marketplace.households.models import ProtectedCategory
 from marketplace.orders import service as orders_service
 from pricing import repository as pricing_repo
 from pricing.models import EntryKind, Payer
 from tests import factories as f
+from tests.api.accounts import account_token, as_, member_links, worker_links
 
-PASSWORD = "worker-password-1"
 DAY = "2026-12-07"
 NEXT_DAY = "2026-12-08"
 ADDRESS = "鼓楼区三坊七巷南后街88号"
@@ -47,16 +44,6 @@ class World:
     workers: dict[str, str]  # "worker" / "colleague" → public id
 
 
-def _account(session: Any, username: str, role: Role, **links: Any) -> str:
-    account = accounts.create_account(
-        session,
-        AccountCreate.model_validate(
-            {"username": username, "password": PASSWORD, "role": role, **links}
-        ),
-    )
-    return create_access_token(account)[0]
-
-
 @pytest.fixture
 def world(configured: str) -> World:
     with unit_of_work() as session:
@@ -65,7 +52,7 @@ def world(configured: str) -> World:
         session.add(home)
         member = f.add_member(session, home)
         f.grant_status(session, member, ProtectedCategory.DIBAO)
-        neighbour_home, neighbour = f.make_household(session)
+        _, neighbour = f.make_household(session)
         provider = f.make_provider(session)
         other_provider = f.make_provider(session)
         worker = f.make_worker(session, provider=provider)
@@ -73,25 +60,22 @@ def world(configured: str) -> World:
         f.item(session, "domestic.cleaning")
         assert worker.id is not None and colleague.id is not None
         tokens = {
-            "household": _account(
-                session, "home", Role.HOUSEHOLD, household_id=home.id, member_id=member.id
-            ),
-            "neighbour": _account(
+            "household": account_token(session, "home", Role.HOUSEHOLD, **member_links(member)),
+            "neighbour": account_token(
                 session,
                 "neighbour",
                 Role.HOUSEHOLD,
-                household_id=neighbour_home.id,
-                member_id=neighbour.id,
+                **member_links(neighbour),
             ),
-            "worker": _account(
-                session, "wkr", Role.WORKER, provider_id=provider.id, worker_id=worker.id
+            "worker": account_token(session, "wkr", Role.WORKER, **worker_links(worker)),
+            "colleague": account_token(
+                session, "colleague", Role.WORKER, **worker_links(colleague)
             ),
-            "colleague": _account(
-                session, "colleague", Role.WORKER, provider_id=provider.id, worker_id=colleague.id
+            "provider": account_token(
+                session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id
             ),
-            "provider": _account(session, "prov", Role.PROVIDER_ADMIN, provider_id=provider.id),
-            "dispatcher": _account(session, "disp", Role.DISPATCHER, provider_id=provider.id),
-            "other_provider": _account(
+            "dispatcher": account_token(session, "disp", Role.DISPATCHER, provider_id=provider.id),
+            "other_provider": account_token(
                 session, "prov2", Role.PROVIDER_ADMIN, provider_id=other_provider.id
             ),
         }
@@ -104,13 +88,6 @@ def world(configured: str) -> World:
             worker_ids={"worker": worker.id, "colleague": colleague.id},
             workers={"worker": worker.public_id, "colleague": colleague.public_id},
         )
-
-
-def _as(world: World, who: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return headers
 
 
 def _booked(
@@ -137,7 +114,7 @@ def _booked(
         ],
         "duration_minutes": 120,
     }
-    created = world.client.post("/orders", json=body, headers=_as(world, who, uuid.uuid4().hex))
+    created = world.client.post("/orders", json=body, headers=as_(world, who, uuid.uuid4().hex))
     assert created.status_code == 201, created.text
     order_id: str = created.json()["id"]
     with unit_of_work() as session:
@@ -154,7 +131,7 @@ def _booked(
 
 
 def _route(world: World, who: str, day: str) -> dict[str, Any]:
-    response = world.client.get("/me/route", params={"date": day}, headers=_as(world, who))
+    response = world.client.get("/me/route", params={"date": day}, headers=as_(world, who))
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -188,9 +165,9 @@ def test_the_worker_sees_only_its_own_stops_of_the_day_asked(world: World) -> No
 
     assert [s["order"] for s in _route(world, "colleague", DAY)["stops"]] == [colleagues]
     for who in ("household", "provider", "dispatcher"):
-        refused = world.client.get("/me/route", params={"date": DAY}, headers=_as(world, who))
+        refused = world.client.get("/me/route", params={"date": DAY}, headers=as_(world, who))
         assert refused.status_code == 403, who
-    bad = world.client.get("/me/route", params={"date": "07/12/2026"}, headers=_as(world, "worker"))
+    bad = world.client.get("/me/route", params={"date": "07/12/2026"}, headers=as_(world, "worker"))
     assert bad.status_code == 422
 
 
@@ -200,33 +177,33 @@ def test_check_in_check_out_and_the_households_code_complete_the_order(world: Wo
 
     # Someone else's order is 404 to the colleague, before and after check-in.
     assert (
-        world.client.post(f"{base}/check-in", json=_gps(), headers=_as(world, "colleague"))
+        world.client.post(f"{base}/check-in", json=_gps(), headers=as_(world, "colleague"))
     ).status_code == 404
 
-    checked_in = world.client.post(f"{base}/check-in", json=_gps(), headers=_as(world, "worker"))
+    checked_in = world.client.post(f"{base}/check-in", json=_gps(), headers=as_(world, "worker"))
     assert checked_in.status_code == 200, checked_in.text
     visit = checked_in.json()
     assert visit["order"] == order_id and visit["worker"] == world.workers["worker"]
     assert visit["check_in_method"] == "gps" and visit["check_out_at"] is None
     assert _route(world, "worker", DAY)["stops"][0]["progress"] == "in_service"
-    again = world.client.post(f"{base}/check-in", json=_gps(), headers=_as(world, "worker"))
+    again = world.client.post(f"{base}/check-in", json=_gps(), headers=as_(world, "worker"))
     assert again.status_code == 409
 
     # The household cannot confirm before check-out.
     early = world.client.post(
-        f"/visits/{order_id}/confirm", json={"code": "000000"}, headers=_as(world, "household")
+        f"/visits/{order_id}/confirm", json={"code": "000000"}, headers=as_(world, "household")
     )
     assert early.status_code == 409
 
     assert (
         world.client.post(
-            f"{base}/check-out", json=_gps(tasks_done=["扫地"]), headers=_as(world, "colleague")
+            f"{base}/check-out", json=_gps(tasks_done=["扫地"]), headers=as_(world, "colleague")
         )
     ).status_code == 404
     checked_out = world.client.post(
         f"{base}/check-out",
         json=_gps(tasks_done=["扫地", "拖地", "擦窗"]),
-        headers=_as(world, "worker"),
+        headers=as_(world, "worker"),
     )
     assert checked_out.status_code == 200, checked_out.text
     out = checked_out.json()
@@ -235,7 +212,7 @@ def test_check_in_check_out_and_the_households_code_complete_the_order(world: Wo
     assert out["visit"]["tasks_done"] == ["扫地", "拖地", "擦窗"]
     assert out["visit"]["check_out_at"] is not None
 
-    order = world.client.get(f"/orders/{order_id}", headers=_as(world, "household")).json()
+    order = world.client.get(f"/orders/{order_id}", headers=as_(world, "household")).json()
     assert order["status"] == "completed"
     with unit_of_work() as session:
         entries = pricing_repo.entries_of_order(session, order_id)
@@ -246,18 +223,18 @@ def test_check_in_check_out_and_the_households_code_complete_the_order(world: Wo
     # The neighbour cannot confirm it; a wrong code is 422; the right one confirms once.
     confirm = f"/visits/{order_id}/confirm"
     assert (
-        world.client.post(confirm, json={"code": code}, headers=_as(world, "neighbour"))
+        world.client.post(confirm, json={"code": code}, headers=as_(world, "neighbour"))
     ).status_code == 404
     wrong = "000000" if code != "000000" else "111111"
-    refused = world.client.post(confirm, json={"code": wrong}, headers=_as(world, "household"))
+    refused = world.client.post(confirm, json={"code": wrong}, headers=as_(world, "household"))
     assert refused.status_code == 422 and "wrong" in refused.json()["detail"]
-    done = world.client.post(confirm, json={"code": code}, headers=_as(world, "household"))
+    done = world.client.post(confirm, json={"code": code}, headers=as_(world, "household"))
     assert done.status_code == 200, done.text
     assert done.json()["confirmed_at"] is not None and done.json()["confirmation_method"] == "code"
-    twice = world.client.post(confirm, json={"code": code}, headers=_as(world, "household"))
+    twice = world.client.post(confirm, json={"code": code}, headers=as_(world, "household"))
     assert twice.status_code == 409
     assert (
-        world.client.post(confirm, json={"code": code}, headers=_as(world, "worker"))
+        world.client.post(confirm, json={"code": code}, headers=as_(world, "worker"))
     ).status_code == 403
 
 
@@ -276,7 +253,7 @@ def test_check_in_check_out_and_the_households_code_complete_the_order(world: Wo
 def test_a_check_in_without_good_evidence_is_422(world: World, body: dict[str, Any]) -> None:
     order_id = _booked(world)
     response = world.client.post(
-        f"/me/visits/{order_id}/check-in", json=body, headers=_as(world, "worker")
+        f"/me/visits/{order_id}/check-in", json=body, headers=as_(world, "worker")
     )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -287,7 +264,7 @@ def test_a_manual_check_in_with_a_reason_is_accepted(world: World) -> None:
     response = world.client.post(
         f"/me/visits/{order_id}/check-in",
         json={"method": "manual", "reason": "no_signal"},
-        headers=_as(world, "worker"),
+        headers=as_(world, "worker"),
     )
     assert response.status_code == 200, response.text
     assert response.json()["check_in_method"] == "manual"
@@ -303,25 +280,25 @@ def test_no_answer_but_the_days_route_shows_where_the_household_lives(world: Wor
         return response
 
     for who in ("household", "worker", "provider", "dispatcher"):
-        keep(world.client.get(f"/orders/{order_id}", headers=_as(world, who)))
-        keep(world.client.get("/orders", headers=_as(world, who)))
+        keep(world.client.get(f"/orders/{order_id}", headers=as_(world, who)))
+        keep(world.client.get("/orders", headers=as_(world, who)))
     keep(
         world.client.get(
             f"/providers/{world.provider}/routes",
             params={"date": DAY},
-            headers=_as(world, "provider"),
+            headers=as_(world, "provider"),
         )
     )
-    keep(world.client.get(f"/workers/{world.workers['worker']}", headers=_as(world, "worker")))
+    keep(world.client.get(f"/workers/{world.workers['worker']}", headers=as_(world, "worker")))
     for day in (NEXT_DAY, "2026-12-06"):
-        keep(world.client.get("/me/route", params={"date": day}, headers=_as(world, "worker")))
+        keep(world.client.get("/me/route", params={"date": day}, headers=as_(world, "worker")))
     base = f"/me/visits/{order_id}"
-    keep(world.client.post(f"{base}/check-in", json=_gps(), headers=_as(world, "worker")))
-    out = keep(world.client.post(f"{base}/check-out", json=_gps(), headers=_as(world, "worker")))
+    keep(world.client.post(f"{base}/check-in", json=_gps(), headers=as_(world, "worker")))
+    out = keep(world.client.post(f"{base}/check-out", json=_gps(), headers=as_(world, "worker")))
     code = out.json()["confirmation_code"]
     keep(
         world.client.post(
-            f"/visits/{order_id}/confirm", json={"code": code}, headers=_as(world, "household")
+            f"/visits/{order_id}/confirm", json={"code": code}, headers=as_(world, "household")
         )
     )
     for text in seen:
@@ -335,15 +312,15 @@ def test_the_provider_follows_the_days_progress(world: World) -> None:
     second = _booked(world, start=time(14))
     covered = _booked(world, member=world.neighbour_member, who="neighbour", worker="colleague")
     _booked(world, day=NEXT_DAY)
-    worker = _as(world, "worker")
+    worker = as_(world, "worker")
     world.client.post(f"/me/visits/{first}/check-in", json=_gps(), headers=worker)
     world.client.post(f"/me/visits/{first}/check-out", json=_gps(), headers=worker)
     world.client.post(
-        f"/me/visits/{covered}/check-in", json=_gps(), headers=_as(world, "colleague")
+        f"/me/visits/{covered}/check-in", json=_gps(), headers=as_(world, "colleague")
     )
 
     url = f"/providers/{world.provider}/routes"
-    day = world.client.get(url, params={"date": DAY}, headers=_as(world, "dispatcher"))
+    day = world.client.get(url, params={"date": DAY}, headers=as_(world, "dispatcher"))
     assert day.status_code == 200, day.text
     body = day.json()
     assert body["summary"] == {"stops": 3, "done": 1, "in_service": 1, "to_do": 1}
@@ -358,7 +335,7 @@ def test_the_provider_follows_the_days_progress(world: World) -> None:
     assert ADDRESS not in day.text
 
     for who, status in [("provider", 200), ("other_provider", 404), ("worker", 403)]:
-        got = world.client.get(url, params={"date": DAY}, headers=_as(world, who))
+        got = world.client.get(url, params={"date": DAY}, headers=as_(world, who))
         assert got.status_code == status, (who, got.text)
-    quiet = world.client.get(url, params={"date": "2026-12-10"}, headers=_as(world, "provider"))
+    quiet = world.client.get(url, params={"date": "2026-12-10"}, headers=as_(world, "provider"))
     assert quiet.json()["workers"] == [] and quiet.json()["summary"]["stops"] == 0
