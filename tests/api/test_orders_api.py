@@ -226,12 +226,12 @@ def test_a_booked_order_is_the_workers(world: World) -> None:
 def test_the_provider_confirms_and_the_household_reschedules(world: World) -> None:
     order = _create(world, "household", _order_body(world, world.member)).json()["id"]
     assert (
-        world.client.post(f"/orders/{order}/confirm", headers=_as(world, "household")).status_code
+        world.client.post(f"/orders/{order}/confirm", headers=as_(world, "household")).status_code
         == 403
     )
-    confirmed = world.client.post(f"/orders/{order}/confirm", headers=_as(world, "provider"))
+    confirmed = world.client.post(f"/orders/{order}/confirm", headers=as_(world, "provider"))
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
-    again = world.client.post(f"/orders/{order}/confirm", headers=_as(world, "provider"))
+    again = world.client.post(f"/orders/{order}/confirm", headers=as_(world, "provider"))
     assert again.status_code == 409
     moved = world.client.post(
         f"/orders/{order}/reschedule",
@@ -242,13 +242,13 @@ def test_the_provider_confirms_and_the_household_reschedules(world: World) -> No
             ],
             "reason": "a doctor's appointment",
         },
-        headers=_as(world, "household"),
+        headers=as_(world, "household"),
     )
     assert moved.status_code == 200, moved.text
     assert moved.json()["service_date"] == "2026-12-09"
     assert (
         world.client.post(
-            f"/orders/{order}/rating", json={"stars": 4}, headers=_as(world, "household")
+            f"/orders/{order}/rating", json={"stars": 4}, headers=as_(world, "household")
         ).status_code
         == 409
     )  # not done yet
