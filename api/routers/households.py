@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Session
 
@@ -27,7 +27,9 @@ from api.pagination import After, Limit, Page, page_of_loaded
 from api.problems import problem_responses
 from api.types import ROW_ID_MAX, NoNul, Password, PublicId, Username
 from core.errors import Validation
+from core.timeutil import utcnow
 from marketplace.accounts import service as accounts_service
+from marketplace.accounts import throttle
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.accounts.schemas import AccountCreate
 from marketplace.households import service as households_service
@@ -353,13 +355,18 @@ HouseholdAccount = Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.HOUS
     "/households/register",
     response_model=Registration,
     status_code=201,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, 429),
     dependencies=[public()],
 )
-def register(session: SessionDep, body: RegistrationIn) -> Registration:
+def register(request: Request, session: SessionDep, body: RegistrationIn) -> Registration:
     """Sign a new household up: its home, its first member and a household account, in one
     transaction. Sign in afterwards with POST /auth/token. A user name or ID number already
-    registered is 409."""
+    registered is 409; more than 20 sign-ups from one address within an hour, 429."""
+    client = request.client.host if request.client else ""
+    now = utcnow()
+    throttle.REGISTRATIONS.check(session, client, now=now)
+    throttle.REGISTRATIONS.count(session, client, now=now)
+    session.commit()  # every try counts, the ones refused below too
     household = households_service.create_household(session, body.household)
     assert household.id is not None
     member = households_service.add_member(session, household.id, body.member)

@@ -21,7 +21,7 @@ from api.access import Owner, allow
 from api.deps import SessionDep
 from api.problems import problem_responses
 from api.routers.providers import Day, Progress, tally
-from core.errors import InvalidState
+from core.errors import InvalidState, Validation
 from core.timeutil import local_date, utcnow
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
@@ -255,7 +255,7 @@ def check_out(
 @router.post(
     "/visits/{order_id}/confirm",
     response_model=VisitPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 def confirm_visit(
     session: SessionDep,
@@ -264,15 +264,20 @@ def confirm_visit(
     body: ConfirmIn,
 ) -> VisitPublic:
     """The household (or its proxy) confirms the visit happened with the worker's one-time code
-    (a wrong code: 422; not checked out yet or confirmed already: 409)."""
+    (a wrong code: 422; five wrong codes within 15 minutes: 429 with Retry-After, whatever the
+    code; not checked out yet or confirmed already: 409)."""
     order = ownership.order_for(session, account, order_id)
     visit = visits_service.get_for_order(session, order)
     if visit is None:
         raise InvalidState("the worker has not checked in yet")
     at = utcnow()
-    confirmed = visits_service.confirm_by_household(
-        session, visit, method=ConfirmationMethod.CODE, at=at, code=body.code
-    )
+    try:
+        confirmed = visits_service.confirm_by_household(
+            session, visit, method=ConfirmationMethod.CODE, at=at, code=body.code
+        )
+    except Validation:
+        session.commit()  # a wrong code counts towards the limit even though the request fails
+        raise
     # Confirmed by the household, the visit's money is final: the order is settled.
     orders_service.settle(session, order, actor=f"{account.role}:{account.public_id}", now=at)
     return _visit_public(session, confirmed)

@@ -87,6 +87,18 @@ class LoginAttempt(SQLModel, table=True):
     at: datetime = created_at_field()
 
 
+class RateEvent(SQLModel, table=True):
+    """One counted event of a throttled action (a wrong confirmation code, a registration),
+    under a key naming the action and its subject; shared by every API process."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = created_at_field()
+
+
 class PersonalDataRead(SQLModel, table=True):
     """An auditor's (or civil-affairs officer's) read of personal data: who, what, when."""
 

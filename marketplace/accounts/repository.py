@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from marketplace.accounts.models import (
     IdempotencyRecord,
     LoginAttempt,
+    RateEvent,
     RefreshToken,
     UserAccount,
 )
@@ -53,6 +54,16 @@ def oldest_failure_since(session: Session, username: str, since: datetime) -> da
             col(LoginAttempt.ok).is_(False),
         )
     ).one()
+
+
+def events_since(session: Session, key: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many throttled events of ``key`` since ``since``, and the oldest of them."""
+    count, oldest = session.exec(
+        select(func.count(col(RateEvent.id)), func.min(col(RateEvent.at))).where(
+            col(RateEvent.key) == key, col(RateEvent.at) >= since
+        )
+    ).one()
+    return int(count), oldest
 
 
 def refresh_by_hash(session: Session, token_hash: str) -> RefreshToken | None:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from core.errors import InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import local_date
+from marketplace.accounts import throttle
 from marketplace.households.models import Household
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order
@@ -166,7 +167,11 @@ def confirm_by_household(
     at: datetime,
     code: str | None = None,
 ) -> Visit:
-    """The household confirms the visit happened (with the one-time code when method is code)."""
+    """The household confirms the visit happened (with the one-time code when method is code).
+
+    Wrong codes are counted (``throttle.WRONG_CODES``): past the limit every try is refused
+    with TooManyRequests for a while, right code or not. The caller commits even when this
+    raises, so the count holds."""
     if visit.check_out_at is None:
         raise InvalidState("a visit can be confirmed only after check-out")
     if visit.household_confirmed_at is not None:
@@ -174,7 +179,11 @@ def confirm_by_household(
     if method is ConfirmationMethod.CODE:
         if code is None or visit.confirmation_code_hash is None:
             raise Validation("the confirmation code is required")
+        subject = visit.public_id
+        throttle.WRONG_CODES.check(session, subject, now=at)
         if not hmac.compare_digest(_hash_code(code), visit.confirmation_code_hash):
+            # Counted even though the request fails: the caller commits before re-raising.
+            throttle.WRONG_CODES.count(session, subject, now=at)
             raise Validation("the confirmation code is wrong")
     visit.household_confirmed_at = at
     visit.confirmation_method = method

@@ -198,6 +198,20 @@ def test_a_household_registers_signs_in_and_adds_a_member(world: World) -> None:
     assert [m["id_number"] for m in members] == [number, masked(spouse_number)]
 
 
+def test_registrations_from_one_address_are_limited(world: World) -> None:
+    # Every try that reaches the service counts, the refused ones too (here: a taken name).
+    for i in range(20):
+        tried = world.client.post("/households/register", json=_registration(world, "home1"))
+        assert tried.status_code == 409, (i, tried.text)
+    refused = world.client.post("/households/register", json=_registration(world, "late"))
+    assert _problem(refused, 429)["detail"].startswith("too many registrations")
+    assert 0 < int(refused.headers["Retry-After"]) <= 3601
+    # Another address is not affected.
+    with TestClient(world.client.app, client=("198.51.100.7", 50000)) as other:
+        elsewhere = other.post("/households/register", json=_registration(world, "late"))
+    assert elsewhere.status_code == 201, elsewhere.text
+
+
 def test_registration_refuses_a_taken_name_and_a_bad_id_number_and_keeps_nothing(
     world: World,
 ) -> None:

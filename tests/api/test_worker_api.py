@@ -238,6 +238,29 @@ def test_check_in_check_out_and_the_households_code_complete_the_order(world: Wo
     ).status_code == 403
 
 
+def test_guessing_the_code_is_stopped_after_five_wrong_tries(world: World) -> None:
+    order_id = _booked(world)
+    base = f"/me/visits/{order_id}"
+    assert world.client.post(
+        f"{base}/check-in", json=_gps(), headers=as_(world, "worker")
+    ).is_success
+    out = world.client.post(f"{base}/check-out", json=_gps(), headers=as_(world, "worker"))
+    code = out.json()["confirmation_code"]
+    confirm = f"/visits/{order_id}/confirm"
+    wrongs = [f"{(int(code) + k) % 1_000_000:06d}" for k in range(1, 6)]
+    for wrong in wrongs:
+        refused = world.client.post(confirm, json={"code": wrong}, headers=as_(world, "household"))
+        assert refused.status_code == 422, refused.text
+    # Each wrong try was kept although its request failed: the sixth is refused, right or not.
+    locked = world.client.post(confirm, json={"code": code}, headers=as_(world, "household"))
+    assert locked.status_code == 429, locked.text
+    assert locked.headers["content-type"].startswith("application/problem+json")
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60 + 1
+    assert "wrong confirmation codes" in locked.json()["detail"]
+    order = world.client.get(f"/orders/{order_id}", headers=as_(world, "household")).json()
+    assert order["status"] == "completed"  # not settled: the visit is still unconfirmed
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from core.errors import Conflict, TooManyRequests, Unauthorized, Validation
 from core.timeutil import utcnow
 from marketplace.accounts import service as accounts
+from marketplace.accounts import throttle
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.accounts.schemas import AccountCreate
 from tests import factories as f
@@ -150,3 +151,19 @@ def test_account_input_is_checked(field: str, value: str) -> None:
     data = {"username": "chen", "password": PASSWORD, "role": "auditor", field: value}
     with pytest.raises(ValidationError):
         AccountCreate.model_validate(data)
+
+
+def test_a_throttle_counts_per_subject_within_a_sliding_window(session: Session) -> None:
+    limit = throttle.Throttle("t", 3, timedelta(minutes=10), "too many tries")
+    start = utcnow()
+    for k in range(3):
+        limit.check(session, "a", now=start + timedelta(minutes=k))
+        limit.count(session, "a", now=start + timedelta(minutes=k))
+    with pytest.raises(TooManyRequests) as refused:
+        limit.check(session, "a", now=start + timedelta(minutes=3))
+    assert refused.value.extra["retry_after"] == 7 * 60 + 1  # until the first event leaves
+    limit.check(session, "b", now=start + timedelta(minutes=3))  # another subject is free
+    throttle.Throttle("u", 1, timedelta(minutes=10), "x").check(session, "a", now=start)
+    with pytest.raises(TooManyRequests):
+        limit.check(session, "a", now=start + timedelta(minutes=10))
+    limit.check(session, "a", now=start + timedelta(minutes=10, seconds=1))  # the first has left
