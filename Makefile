@@ -26,11 +26,12 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-run
 
 venv: $(VENV)/.stamp-dev
 
-## run: migrate, seed the demo city if the database is empty, serve the API and a worker
+## run: migrate, seed the demo city and its accounts if the database is empty, serve the API and a worker
 run: $(VENV)/.stamp-run
 	$(BIN)/linli db upgrade
 	$(BIN)/linli demo seed --if-empty
 	$(BIN)/linli demo history --if-empty
+	$(BIN)/linli demo accounts --if-empty
 	$(BIN)/linli serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite, on SQLite and on PostgreSQL + Redis

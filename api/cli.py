@@ -130,6 +130,33 @@ def demo_history(
     typer.echo(f"{summary.line()} [{time.perf_counter() - started:.1f} s]")
 
 
+@demo_app.command("accounts")
+def demo_accounts(
+    password: str = typer.Option(
+        "linli-demo-2026", "--password", help="the password of every demo account (≥ 10 chars)"
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="do nothing if the demo accounts exist already"
+    ),
+) -> None:
+    """One sign-in per role on the demo city (household, proxy, provider, its dispatcher, a
+    worker, the platform dispatcher, two auditors, an administrator), all with one password:
+    for trying the API, never on a real deployment."""
+    from core.db import unit_of_work
+    from marketplace.demo import accounts as demo_accounts_module
+
+    if len(password) < 10:
+        raise typer.BadParameter("at least 10 characters", param_hint="--password")
+    with unit_of_work() as session:
+        if if_empty and demo_accounts_module.has_accounts(session):
+            typer.echo("demo accounts skipped: they exist already")
+            return
+        made = demo_accounts_module.seed_accounts(session, password)
+    typer.echo(f"demo accounts (password {password!r}; sign in with POST /auth/token):")
+    for account in made:
+        typer.echo(f"  {account.username:<20} {account.role.value:<15} {account.stands_for}")
+
+
 @demo_app.command("problem")
 def demo_problem(
     orders: int = typer.Option(2000, help="orders in the day (a meal is a pickup and a delivery)"),

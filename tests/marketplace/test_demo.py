@@ -12,24 +12,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sql_select
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
 from core import crypto
 from core.db import make_engine, unit_of_work
 from core.errors import Conflict
 from core.geo import Point, haversine_m
 from core.timeutil import local_date, local_datetime
+from marketplace.accounts import service as accounts_service
+from marketplace.accounts.models import Role
 from marketplace.catalog.models import Item
+from marketplace.demo import accounts as demo_accounts
 from marketplace.demo import fuzhou
+from marketplace.demo.accounts import DEMO_PASSWORD
 from marketplace.demo.seed import DemoSummary, default_start_date, seed_demo
 from marketplace.geography.models import Area, AreaLevel
 from marketplace.households import service as households_service
 from marketplace.households.models import (
     DisabilityLevel,
+    FamilyProxy,
     Household,
     LtcEntitlement,
     Member,
@@ -497,3 +504,66 @@ def test_seed_command_rejects_a_bad_start_date(configured: str) -> None:
     result = CliRunner().invoke(app, ["demo", "seed", "--start-date", "23/11/2026"])
     assert result.exit_code == 2
     assert "YYYY-MM-DD" in result.output
+
+
+def test_demo_accounts_stand_for_real_objects_of_the_city(db: Session) -> None:
+    made = demo_accounts.seed_accounts(db)
+    assert {a.role for a in made} == set(Role)
+    by_name = {
+        a.username: accounts_service.authenticate(db, a.username, DEMO_PASSWORD) for a in made
+    }
+    household = by_name["household"]
+    assert household.member_id is not None
+    statuses = households_service.list_protected_statuses(db, household.member_id)
+    assert any(s.review == StatusReview.APPROVED for s in statuses)
+    orders = db.exec(
+        sql_select(Order).where(col(Order.recipient_member_id) == household.member_id)
+    ).all()
+    assert any(o.status == OrderStatus.CONFIRMED for o in orders)
+    provider_ids = {o.provider_id for o in orders if o.status == OrderStatus.CONFIRMED}
+    assert by_name["provider"].provider_id in provider_ids
+    assert by_name["provider.dispatcher"].provider_id == by_name["provider"].provider_id
+    assert by_name["dispatcher"].provider_id is None
+    worker = by_name["worker"]
+    assert worker.provider_id == by_name["provider"].provider_id and worker.worker_id is not None
+    proxy = by_name["proxy"]
+    assert (
+        db.exec(sql_select(FamilyProxy).where(col(FamilyProxy.phone) == proxy.phone)).first()
+        is not None
+    )
+    assert by_name["auditor"].civil_affairs and not by_name["auditor2"].civil_affairs
+    assert demo_accounts.has_accounts(db)
+    with pytest.raises(Conflict):
+        demo_accounts.seed_accounts(db)
+    db.rollback()
+
+
+def test_demo_accounts_command_once_then_sign_in_over_http(configured: str) -> None:
+    runner = CliRunner()
+    seeded = runner.invoke(
+        app, ["demo", "seed", "--households", "60", "--start-date", "2026-11-23", "--no-progress"]
+    )
+    assert seeded.exit_code == 0, seeded.output
+    short = runner.invoke(app, ["demo", "accounts", "--password", "short"])
+    assert short.exit_code == 2 and "10 characters" in short.output
+    first = runner.invoke(app, ["demo", "accounts", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    listed = first.output.splitlines()[1:]
+    assert [line.split()[0] for line in listed] == [
+        "household", "proxy", "provider", "provider.dispatcher", "worker",
+        "dispatcher", "auditor", "auditor2", "admin",
+    ]  # fmt: skip
+    again = runner.invoke(app, ["demo", "accounts", "--if-empty"])
+    assert again.output.strip() == "demo accounts skipped: they exist already"
+    with TestClient(create_app()) as client:
+        for line in listed:
+            username, role = line.split()[:2]
+            token = client.post(
+                "/auth/token", data={"username": username, "password": DEMO_PASSWORD}
+            )
+            assert token.status_code == 200, token.text
+            bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            me = client.get("/auth/me", headers=bearer)
+            assert me.json()["role"] == role
+        orders = client.get("/orders", headers=bearer)  # the administrator sees every order
+        assert orders.status_code == 200 and orders.json()["items"]
