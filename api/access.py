@@ -65,7 +65,10 @@ def _checker(access: Access) -> Callable[..., Any]:
         request: Request, session: SessionDep, account: UserAccount = Depends(current_account)
     ) -> UserAccount:
         if Role(account.role) not in access.roles:
-            raise Forbidden(f"a {account.role} account may not {request.method} this")
+            allowed = ", ".join(sorted(r.value for r in access.roles))
+            raise Forbidden(
+                f"{account.role} accounts may not {request.method} this; it is for: {allowed}"
+            )
         if access.personal_data and Role(account.role) in (Role.AUDITOR, Role.ADMIN):
             # PostgreSQL text cannot hold NUL; the path is logged before it is validated.
             path = request.url.path.replace("\x00", "\\0")

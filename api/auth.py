@@ -8,7 +8,6 @@ opaque and live in the database (``marketplace.accounts``).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,11 +16,11 @@ from fastapi import Depends
 from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import SessionDep
-from core.errors import Forbidden, Unauthorized
+from core.errors import Unauthorized
 from core.settings import get_settings
 from core.timeutil import utcnow
 from marketplace.accounts import repository as accounts_repo
-from marketplace.accounts.models import Role, UserAccount
+from marketplace.accounts.models import UserAccount
 
 ALGORITHM = "HS256"
 ISSUER = "linli"
@@ -77,15 +76,3 @@ def current_account(
 
 
 CurrentAccount = Annotated[UserAccount, Depends(current_account)]
-
-
-def require(*roles: Role) -> Callable[[UserAccount], UserAccount]:
-    """A dependency admitting only accounts of these roles (Forbidden otherwise)."""
-    allowed = frozenset(roles)
-
-    def check(account: CurrentAccount) -> UserAccount:
-        if Role(account.role) not in allowed:
-            raise Forbidden(f"a {account.role} account may not do this")
-        return account
-
-    return check
