@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
+from api.limits import BodyLimit
 from api.routers import (
     admin,
     auditor,
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
         description="Community home-service marketplace and dispatch optimizer.",
     )
     problems.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)

@@ -70,21 +70,25 @@ def _methods_for(request: Request) -> list[str]:
 
 
 def _declare_body_errors(app: FastAPI) -> None:
-    """Every operation with a body may answer 400 (a body that cannot be parsed): say so."""
+    """Every operation with a body may answer 400 (a body that cannot be parsed) and 413 (one
+    over the size limit, ``api.limits``): say so."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
-        problem = {
-            "description": "The body could not be parsed",
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        declared = {
+            "400": {"description": "The body could not be parsed", "content": content},
+            "413": {"description": "The body is over the size limit", "content": content},
         }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 if isinstance(operation, dict) and "requestBody" in operation:
-                    operation.setdefault("responses", {}).setdefault("400", problem)
+                    responses = operation.setdefault("responses", {})
+                    for status, problem in declared.items():
+                        responses.setdefault(status, problem)
         app.openapi_schema = schema
         return schema
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr = SecretStr(DEV_AUDIT_SIGNING_KEY)
     # Lifetime of signed access tokens; refresh tokens (14 days) renew them.
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Larger request bodies are refused with 413 before they are read into memory.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     timezone: str = "Asia/Shanghai"
     sql_echo: bool = False
     worker_pool: Literal["solo", "prefork", "threads"] = "solo"
