@@ -71,7 +71,8 @@ def _methods_for(request: Request) -> list[str]:
 
 def _declare_body_errors(app: FastAPI) -> None:
     """Every operation with a body may answer 400 (a body that cannot be parsed) and 413 (one
-    over the size limit, ``api.limits``): say so."""
+    over the size limit, ``api.limits``), and every operation 503 (the database busy or down):
+    say so."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -83,10 +84,14 @@ def _declare_body_errors(app: FastAPI) -> None:
             "400": {"description": "The body could not be parsed", "content": content},
             "413": {"description": "The body is over the size limit", "content": content},
         }
+        unavailable = {"description": "The database is busy or down", "content": content}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                if isinstance(operation, dict) and "requestBody" in operation:
-                    responses = operation.setdefault("responses", {})
+                if not isinstance(operation, dict):
+                    continue
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("503", unavailable)
+                if "requestBody" in operation:
                     for status, problem in declared.items():
                         responses.setdefault(status, problem)
         app.openapi_schema = schema

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from api import problems
+from api.app import create_app
 from core.errors import Conflict, NotFound
 from marketplace.orders.models import OrderStatus
 from marketplace.orders.state import OrderEvent, target
@@ -83,3 +84,10 @@ def test_unexpected_error_is_problem_json_without_internals() -> None:
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "secret" not in response.text
+
+
+def test_every_operation_declares_503_for_a_database_down() -> None:
+    paths = create_app().openapi()["paths"]
+    operations = [op for ops in paths.values() for op in ops.values() if isinstance(op, dict)]
+    assert len(operations) > 50
+    assert all("503" in op["responses"] for op in operations)
