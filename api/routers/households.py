@@ -26,7 +26,7 @@ from api.idempotency import IdempotencyKey, Idempotent, replayed
 from api.pagination import After, Limit, Page, page_of_loaded
 from api.problems import problem_responses
 from api.types import ROW_ID_MAX, NoNul, Password, PublicId, Username
-from core.errors import Validation
+from core.errors import TooManyRequests, Validation
 from core.timeutil import utcnow
 from marketplace.accounts import service as accounts_service
 from marketplace.accounts import throttle
@@ -114,6 +114,16 @@ class ProxyIn(FamilyProxyCreate):
     name: Annotated[str, NoNul] = Field(min_length=1, max_length=60)
     phone: Annotated[str, NoNul] = Field(min_length=1, max_length=32)
     relation: Annotated[str, NoNul] = Field(min_length=1, max_length=30)
+
+
+class ProxyRegistrationIn(BaseModel):
+    """A relative signing up as a proxy with the invitation code the household gave them."""
+
+    phone: Annotated[str, NoNul] = Field(min_length=1, max_length=32)
+    invitation_code: str = Field(min_length=8, max_length=8, pattern=r"^[0-9A-Za-z]{8}$")
+    username: Username
+    password: Password
+    display_name: Annotated[str, NoNul] = Field(default="", max_length=60)
 
 
 class PreferenceIn(MemberPreferenceUpdate):
@@ -211,6 +221,31 @@ class ProxyPublic(BaseModel):
     can_order: bool
     active: bool
     created_at: datetime
+    invitation_expires_at: datetime | None = Field(
+        description="until when the open sign-up invitation works (null: none open)"
+    )
+
+
+class Invitation(BaseModel):
+    """A one-time code the relative signs up with (POST /proxies/register), shown only here."""
+
+    proxy: str
+    invitation_code: str
+    expires_at: datetime
+
+
+class ProxyAdded(ProxyPublic):
+    """The new proxy and its sign-up invitation (the code is shown once: a replay of the same
+    request answers null; issue a new one with POST /proxies/{id}/invitation)."""
+
+    invitation_code: str | None
+
+
+class ProxyRegistration(BaseModel):
+    """The proxy account a relative made and the members it acts for."""
+
+    account: RegisteredAccount
+    acts_for: list[str] = Field(description="the members' public ids")
 
 
 class StatusPublic(BaseModel):
@@ -306,6 +341,7 @@ def _proxy_public(proxy: FamilyProxy, member: Member) -> ProxyPublic:
         can_order=proxy.can_order,
         active=proxy.active,
         created_at=proxy.created_at,
+        invitation_expires_at=proxy.invitation_expires_at,
     )
 
 
@@ -476,7 +512,7 @@ def set_preferences(
 
 @router.post(
     "/members/{member_id}/proxies",
-    response_model=ProxyPublic,
+    response_model=ProxyAdded,
     status_code=201,
     responses={**replayed(), **problem_responses(401, 403, 404, 409, 422)},
 )
@@ -488,8 +524,10 @@ def add_proxy(
     response: Response,
     idempotency_key: IdempotencyKey,
 ) -> Any:
-    """Let a relative see (and order for) one of the household's members; the relative's proxy
-    account signs in with this phone. A phone already acting for the member is 409."""
+    """Let a relative see (and order for) one of the household's members. The answer carries a
+    one-time invitation code (valid 7 days) the relative signs up with at POST /proxies/register;
+    a relative with a proxy account for this phone already acts for the member at once. A phone
+    already acting for the member is 409."""
     member = ownership.member_for(session, account, member_id, ordering=False)
     assert member.id is not None
     once = Idempotent.of(
@@ -498,9 +536,74 @@ def add_proxy(
     if (known := once.replay(response)) is not None:
         return known
     proxy = households_service.add_family_proxy(session, member.id, body)
-    public_proxy = _proxy_public(proxy, member)
-    once.remember(public_proxy)
-    return public_proxy
+    assert proxy.id is not None
+    code, _ = households_service.issue_invitation(session, proxy.id, now=utcnow())
+    shown = _proxy_public(proxy, member)
+    # The code is kept only as a hash: the remembered answer (for a replay) leaves it out.
+    once.remember(ProxyAdded(**shown.model_dump(), invitation_code=None))
+    return ProxyAdded(**shown.model_dump(), invitation_code=code)
+
+
+@router.post(
+    "/proxies/{proxy_id}/invitation",
+    response_model=Invitation,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def invite_proxy(
+    session: SessionDep,
+    account: Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.MEMBER)],
+    proxy_id: PublicId,
+) -> Invitation:
+    """A new sign-up code for the relative (the earlier one stops working); a withdrawn proxy
+    is 409."""
+    proxy = ownership.family_proxy_for(session, account, proxy_id)
+    assert proxy.id is not None
+    code, expires = households_service.issue_invitation(session, proxy.id, now=utcnow())
+    return Invitation(proxy=proxy.public_id, invitation_code=code, expires_at=expires)
+
+
+@router.post(
+    "/proxies/register",
+    response_model=ProxyRegistration,
+    status_code=201,
+    responses=problem_responses(409, 422, 429),
+    dependencies=[public()],
+)
+def register_proxy(
+    request: Request, session: SessionDep, body: ProxyRegistrationIn
+) -> ProxyRegistration:
+    """A relative signs up as a family proxy with their phone and the invitation code the
+    household gave them; sign in afterwards with POST /auth/token. A wrong, used or expired
+    code is 422 (five wrong codes for a phone within 15 minutes: 429); a phone with a proxy
+    account already, or a taken user name, 409."""
+    client = request.client.host if request.client else ""
+    now = utcnow()
+    throttle.REGISTRATIONS.check(session, client, now=now)
+    throttle.REGISTRATIONS.count(session, client, now=now)
+    session.commit()  # every try counts, the ones refused below too
+    try:
+        account, proxies = accounts_service.register_proxy(
+            session,
+            username=body.username,
+            password=body.password,
+            phone=body.phone,
+            code=body.invitation_code,
+            display_name=body.display_name,
+            now=now,
+        )
+    except (Validation, TooManyRequests):
+        session.commit()  # a wrong code counts towards the limit even though the request fails
+        raise
+    return ProxyRegistration(
+        account=RegisteredAccount(
+            id=account.public_id, username=account.username, role=str(account.role)
+        ),
+        acts_for=[
+            households_service.get_member_or_raise(session, p.member_id).public_id
+            for p in proxies  # a relative acts for a few elders: no batch needed
+        ],
+    )
 
 
 @router.get(

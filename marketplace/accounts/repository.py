@@ -27,6 +27,13 @@ def get_by_username(session: Session, username: str) -> UserAccount | None:
     return session.exec(select(UserAccount).where(col(UserAccount.username) == username)).first()
 
 
+def account_with_role_and_phone(session: Session, role: str, phone: str) -> UserAccount | None:
+    """An account of this role registered with this phone number."""
+    return session.exec(
+        select(UserAccount).where(col(UserAccount.role) == role, col(UserAccount.phone) == phone)
+    ).first()
+
+
 def get_by_public_id(session: Session, public_id: str) -> UserAccount | None:
     """The account with this public id."""
     return session.exec(select(UserAccount).where(col(UserAccount.public_id) == public_id)).first()

@@ -22,6 +22,7 @@ from core.errors import Conflict, NotFound, TooManyRequests, Unauthorized, Valid
 from core.ids import new_public_id
 from core.timeutil import utcnow
 from marketplace.accounts import repository as repo
+from marketplace.accounts import throttle
 from marketplace.accounts.models import (
     IdempotencyRecord,
     LoginAttempt,
@@ -32,6 +33,7 @@ from marketplace.accounts.models import (
 )
 from marketplace.accounts.schemas import AccountCreate
 from marketplace.households import service as households_service
+from marketplace.households.models import FamilyProxy
 from marketplace.providers import service as providers_service
 
 MAX_FAILURES = 5  # failed sign-ins of one user name …
@@ -123,6 +125,56 @@ def create_account(session: Session, data: AccountCreate) -> UserAccount:
     session.add(account)
     session.flush()
     return account
+
+
+# Wrong invitation codes for one phone: an invitation has ~10^12 values, so this only stops
+# a script from trying codes against a phone it knows.
+WRONG_INVITATIONS = throttle.Throttle(
+    "invitation", 5, timedelta(minutes=15), "too many wrong invitation codes for this phone"
+)
+
+
+def register_proxy(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    phone: str,
+    code: str,
+    display_name: str = "",
+    now: datetime | None = None,
+) -> tuple[UserAccount, list[FamilyProxy]]:
+    """A relative signs up as a proxy with the invitation code a household gave them; the
+    account and the proxies (one per elder) its phone acts for. A phone that has a proxy account
+    already is Conflict: that account acts for the new elder as soon as it is named. Wrong
+    codes count (``WRONG_INVITATIONS``); the caller commits even when this raises."""
+    at = now or utcnow()
+    WRONG_INVITATIONS.check(session, phone, now=at)
+    try:
+        households_service.accept_invitation(session, phone, code, now=at)
+    except Validation:
+        WRONG_INVITATIONS.count(session, phone, now=at)
+        raise
+    # Checked after the code, so nobody learns without one which phones have accounts (the
+    # refusal rolls back, and the code stays open).
+    if repo.account_with_role_and_phone(session, Role.PROXY.value, phone) is not None:
+        raise Conflict(
+            "this phone has a proxy account already: sign in with it; it acts for every elder "
+            "who named this phone"
+        )
+    if repo.get_by_username(session, username) is not None:
+        raise Conflict(f"the user name {username!r} is taken")
+    account = create_account(
+        session,
+        AccountCreate(
+            username=username,
+            password=password,
+            role=Role.PROXY,
+            display_name=display_name,
+            phone=phone,
+        ),
+    )
+    return account, list(households_service.proxies_with_phone(session, phone))
 
 
 def authenticate(

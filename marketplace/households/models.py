@@ -199,3 +199,6 @@ class FamilyProxy(SQLModel, table=True):
     can_order: bool = True
     active: bool = True
     created_at: datetime = created_at_field()
+    # The relative signs up with a one-time invitation code (only its hash is kept).
+    invitation_hash: str | None = Field(default=None, max_length=64)
+    invitation_expires_at: datetime | None = utc_field()

@@ -3,9 +3,12 @@ for service, caregiver preferences and family proxies."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -647,10 +650,56 @@ def add_family_proxy(
     return proxy
 
 
+# Invitation codes: 8 characters of an alphabet without look-alikes (0/O, 1/I/L), about 10^12
+# values, so a hash without salt does not give the code away; valid for a week.
+INVITATION_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+INVITATION_LENGTH = 8
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def _invitation_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def issue_invitation(session: Session, proxy_id: int, *, now: datetime) -> tuple[str, datetime]:
+    """A new one-time sign-up code for the proxy (any earlier one stops working) and when it
+    expires. Only its hash is kept."""
+    proxy = get_proxy_or_raise(session, proxy_id)
+    if not proxy.active:
+        raise InvalidState("the proxy was withdrawn: add it again to invite the relative")
+    code = "".join(secrets.choice(INVITATION_ALPHABET) for _ in range(INVITATION_LENGTH))
+    proxy.invitation_hash = _invitation_hash(code)
+    proxy.invitation_expires_at = now + INVITATION_LIFETIME
+    session.add(proxy)
+    session.flush()
+    return code, proxy.invitation_expires_at
+
+
+def accept_invitation(session: Session, phone: str, code: str, *, now: datetime) -> FamilyProxy:
+    """Spend the invitation code of the active proxy with this phone; Validation when no such
+    code is open (wrong, used, expired, withdrawn or for another phone)."""
+    digest = _invitation_hash(code)
+    for proxy in repo.list_proxies(session, phone=phone, active_only=True):
+        if (
+            proxy.invitation_hash is not None
+            and hmac.compare_digest(proxy.invitation_hash, digest)
+            and proxy.invitation_expires_at is not None
+            and proxy.invitation_expires_at > now
+        ):
+            proxy.invitation_hash = None
+            proxy.invitation_expires_at = None
+            session.add(proxy)
+            session.flush()
+            return proxy
+    raise Validation("the invitation code is wrong, used or expired for this phone")
+
+
 def deactivate_family_proxy(session: Session, proxy_id: int) -> FamilyProxy:
     """Withdraw a proxy's rights (idempotent)."""
     proxy = get_proxy_or_raise(session, proxy_id)
     proxy.active = False
+    proxy.invitation_hash = None
+    proxy.invitation_expires_at = None
     session.add(proxy)
     session.flush()
     return proxy

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,8 @@ from sqlmodel import col, func, select
 
 from api.app import create_app
 from core.db import unit_of_work
+from core.errors import Validation
+from core.timeutil import utcnow
 from marketplace.accounts import repository as accounts_repo
 from marketplace.accounts.models import IdempotencyRecord, PersonalDataRead, Role
 from marketplace.households import service as households_service
@@ -359,6 +361,116 @@ def test_the_household_manages_its_members_proxies(world: World) -> None:
     assert world.client.get(f"/members/{world.me}", headers=as_(world, "son")).status_code == 404
     listed = world.client.get(f"/members/{world.me}/proxies", headers=as_(world, "household"))
     assert [(p["id"], p["active"]) for p in listed.json()["items"]] == [(proxy_id, False)]
+
+
+def _invite(world: World, phone: str, name: str = "孙女") -> dict[str, Any]:
+    relative = {"name": name, "phone": phone, "relation": "granddaughter", "can_order": True}
+    added = world.client.post(
+        f"/members/{world.elder}/proxies", json=relative, headers=as_(world, "household", _key())
+    )
+    assert added.status_code == 201, added.text
+    body: dict[str, Any] = added.json()
+    return body
+
+
+def _sign_up(world: World, phone: str, code: str, username: str = "granddaughter") -> Any:
+    return world.client.post(
+        "/proxies/register",
+        json={
+            "phone": phone,
+            "invitation_code": code,
+            "username": username,
+            "password": "a-long-password-1",
+        },
+    )
+
+
+def test_a_relative_signs_up_as_a_proxy_with_the_households_invitation(world: World) -> None:
+    phone = "13900001111"
+    added = _invite(world, phone)
+    code = added["invitation_code"]
+    assert len(code) == 8 and added["invitation_expires_at"] is not None
+    # The code is shown once: the list shows only that an invitation is open.
+    listed = world.client.get(f"/members/{world.elder}/proxies", headers=as_(world, "household"))
+    shown = next(p for p in listed.json()["items"] if p["id"] == added["id"])
+    assert "invitation_code" not in shown and shown["invitation_expires_at"] is not None
+
+    # A wrong code, or the right one for another phone, opens nothing.
+    wrong = "".join("2" if c != "2" else "3" for c in code)
+    assert "wrong, used or expired" in _problem(_sign_up(world, phone, wrong), 422)["detail"]
+    _problem(_sign_up(world, "13900002222", code), 422)
+
+    made = _sign_up(world, phone, code.lower())  # typed in lower case: still the code
+    assert made.status_code == 201, made.text
+    assert made.json()["acts_for"] == [world.elder]
+    assert made.json()["account"]["role"] == "proxy"
+    token = world.client.post(
+        "/auth/token", data={"username": "granddaughter", "password": "a-long-password-1"}
+    ).json()["access_token"]
+    mine = {"Authorization": f"Bearer {token}"}
+    assert world.client.get(f"/members/{world.elder}", headers=mine).status_code == 200
+    assert world.client.get(f"/members/{world.me}", headers=mine).status_code == 404
+
+    # Spent: the code works once; a second sign-up for that phone needs no code at all.
+    _problem(_sign_up(world, phone, code, username="again"), 422)
+    again = world.client.post(f"/proxies/{added['id']}/invitation", headers=as_(world, "household"))
+    assert again.status_code == 201, again.text
+    taken = _sign_up(world, phone, again.json()["invitation_code"], username="again")
+    assert "sign in with it" in _problem(taken, 409)["detail"]
+
+
+def test_a_new_invitation_replaces_the_old_and_a_withdrawn_proxy_has_none(world: World) -> None:
+    phone = "13900003333"
+    added = _invite(world, phone)
+    for who, status in [("other", 404), ("proxy", 403), ("admin", 403)]:
+        refused = world.client.post(f"/proxies/{added['id']}/invitation", headers=as_(world, who))
+        assert refused.status_code == status, (who, refused.text)
+    renewed = world.client.post(
+        f"/proxies/{added['id']}/invitation", headers=as_(world, "household")
+    ).json()["invitation_code"]
+    _problem(_sign_up(world, phone, added["invitation_code"]), 422)  # the old one stopped
+    withdrawn = world.client.post(
+        f"/proxies/{added['id']}/deactivate", headers=as_(world, "household")
+    )
+    assert withdrawn.json()["invitation_expires_at"] is None
+    _problem(_sign_up(world, phone, renewed), 422)
+    _problem(
+        world.client.post(f"/proxies/{added['id']}/invitation", headers=as_(world, "household")),
+        409,
+    )
+
+
+def test_guessing_invitation_codes_for_a_phone_is_stopped(world: World) -> None:
+    phone = "13900004444"
+    code = _invite(world, phone)["invitation_code"]
+    for k in range(5):
+        guess = f"{k + 2}" * 8
+        if guess != code:
+            _problem(_sign_up(world, phone, guess), 422)
+    locked = _sign_up(world, phone, code)
+    assert "wrong invitation codes" in _problem(locked, 429)["detail"]
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_an_invitation_expires_after_a_week(world: World) -> None:
+    with unit_of_work() as session:
+        member = households_service.get_member_by_public_id_or_raise(session, world.elder)
+        assert member.id is not None
+        proxy = households_service.add_family_proxy(
+            session, member.id, FamilyProxyCreate(name="侄子", phone="13900005555", relation="侄子")
+        )
+        assert proxy.id is not None
+        start = utcnow()
+        code, expires = households_service.issue_invitation(session, proxy.id, now=start)
+        assert expires == start + timedelta(days=7)
+        with pytest.raises(Validation):
+            households_service.accept_invitation(
+                session, "13900005555", code, now=expires + timedelta(seconds=1)
+            )
+        spent = households_service.accept_invitation(
+            session, "13900005555", code, now=expires - timedelta(seconds=1)
+        )
+        assert spent.id == proxy.id and spent.invitation_hash is None
 
 
 def test_preferences_are_set_by_the_household_and_an_ordering_proxy(world: World) -> None:
