@@ -36,6 +36,7 @@ class Owner(StrEnum):
     WORKER = "worker"
     RUN = "run"
     FINDING = "finding"
+    EXPORT = "export"  # an audit report export: every auditor and administrator sees each
     ACCOUNT = "account"
 
 

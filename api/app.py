@@ -13,6 +13,7 @@ from api.routers import (
     catalog,
     city,
     dispatch,
+    exports,
     geography,
     health,
     households,
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
     app.include_router(dispatch.router)
     app.include_router(subsidy.router)
     app.include_router(auditor.router)
+    app.include_router(exports.router)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Audit runs, findings and each finding's history."""
+"""Audit runs, findings and each finding's history; report exports requested over HTTP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from marketplace.common import created_at_field, json_dict_field, json_list_field, utc_field
@@ -106,3 +106,43 @@ class FindingEvent(SQLModel, table=True):
     note: str = Field(default="", max_length=1000)
     actor: str = Field(max_length=80)
     at: datetime = created_at_field()
+
+
+class ExportStatus(StrEnum):
+    """Where a report export is: queued → running → done or failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+EXPORT_FINISHED = frozenset({ExportStatus.DONE, ExportStatus.FAILED})
+
+
+class AuditExport(SQLModel, table=True):
+    """A month report written as CSV files (one zip) or a workbook, built by a worker and kept
+    with its bytes until downloaded."""
+
+    __tablename__ = "audit_export"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(max_length=32, unique=True)
+    month: str = Field(max_length=7, index=True)
+    format: str = Field(max_length=4)
+    sample_size: int
+    sample_seed: str = Field(max_length=80)
+    status: ExportStatus = Field(default=ExportStatus.QUEUED, sa_type=String(12), index=True)
+    requested_by: str = Field(max_length=80)
+    attempts: int = 0
+    created_at: datetime = created_at_field()
+    started_at: datetime | None = utc_field()
+    finished_at: datetime | None = utc_field()
+    reconciles: bool | None = None
+    differences: str = Field(default="", sa_type=Text)  # the first few, described
+    error: str | None = Field(default=None, sa_type=Text)
+    filename: str = Field(default="", max_length=80)
+    media_type: str = Field(default="", max_length=80)
+    size_bytes: int | None = None
+    sha256: str | None = Field(default=None, max_length=64)
+    content: bytes | None = Field(default=None, sa_type=LargeBinary)

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 from sqlmodel import select as sqlmodel_select
 
@@ -28,7 +29,7 @@ from audit.facts import (
     Thresholds,
     VisitFact,
 )
-from audit.models import AuditRun, Finding, FindingEvent, FindingStatus
+from audit.models import AuditExport, AuditRun, Finding, FindingEvent, FindingStatus
 from core.errors import Validation
 from marketplace.catalog.models import Category, Item
 from marketplace.geography.models import Area
@@ -718,3 +719,43 @@ def visits_page(
     refs = sorted({str(row[1]) for row in rows})
     subsidy = _subsidy_by_order(session, month, col(LedgerEntry.order_ref).in_(refs))
     return [_visit_fact(row, subsidy, edits) for row in rows]
+
+
+# -- report exports ------------------------------------------------------------------------------
+
+# An export's bytes are read only by its download; everywhere else touching them is a mistake.
+_WITHOUT_CONTENT = defer(AuditExport.content, raiseload=True)  # type: ignore[arg-type]
+
+
+def export_by_public_id(session: Session, public_id: str) -> AuditExport | None:
+    """The export with this public id (its bytes not loaded)."""
+    return session.exec(
+        sqlmodel_select(AuditExport)
+        .where(col(AuditExport.public_id) == public_id)
+        .options(_WITHOUT_CONTENT)
+    ).first()
+
+
+def lock_export(session: Session, export_id: int) -> AuditExport | None:
+    """The export, locked for a status change (FOR UPDATE on PostgreSQL; bytes not loaded)."""
+    return session.exec(
+        sqlmodel_select(AuditExport)
+        .where(col(AuditExport.id) == export_id)
+        .options(_WITHOUT_CONTENT)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def exports_page(session: Session, *, before_id: int | None, limit: int) -> Sequence[AuditExport]:
+    """Exports newest first, those older than ``before_id`` (keyset pages; bytes not loaded)."""
+    stmt = sqlmodel_select(AuditExport).options(_WITHOUT_CONTENT)
+    if before_id is not None:
+        stmt = stmt.where(col(AuditExport.id) < before_id)
+    return session.exec(stmt.order_by(col(AuditExport.id).desc()).limit(limit)).all()
+
+
+def export_content(session: Session, export_id: int) -> bytes | None:
+    """An export's file bytes (None until it is built)."""
+    stmt = sqlmodel_select(col(AuditExport.content)).where(col(AuditExport.id) == export_id)
+    return session.exec(stmt).first()

@@ -1,11 +1,16 @@
-"""Celery tasks for the audit: the daily signed checkpoint of the ledger head."""
+"""Celery tasks for the audit: the daily signed checkpoint of the ledger head, and report
+exports requested over HTTP."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
-from audit import checkpoint
-from core.db import read_only
+from audit import checkpoint, exports
+from core.db import read_only, unit_of_work
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="audit.checkpoint")
@@ -14,3 +19,30 @@ def daily_checkpoint() -> str:
     with read_only() as session:
         taken = checkpoint.take(session)
     return str(checkpoint.write(taken, checkpoint.default_dir()))
+
+
+def build_export(export_id: int) -> str:
+    """Build a queued export and store its file: "done", "failed", or "skipped" when it is
+    finished already (building again is a no-op). Every error ends the export as failed."""
+    with unit_of_work() as session:
+        row = exports.start(session, export_id)
+        if row is None:
+            return "skipped"
+        month, fmt, size, seed = row.month, row.format, row.sample_size, row.sample_seed
+    try:
+        with read_only() as session:
+            built = exports.render(session, month, fmt, sample_size=size, sample_seed=seed)
+        with unit_of_work() as session:
+            exports.finish(session, export_id, built)
+        return "done"
+    except Exception as exc:
+        log.exception("audit export %s failed", export_id)
+        with unit_of_work() as session:
+            exports.fail(session, export_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+@shared_task(name=exports.TASK, acks_late=True, reject_on_worker_lost=True)
+def export(export_id: int) -> str:
+    """Celery entry point: build export ``export_id``."""
+    return build_export(export_id)

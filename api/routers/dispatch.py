@@ -20,28 +20,24 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from celery import Celery
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api import ownership
+from api import ownership, queue
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
 from api.problems import problem_responses
 from api.types import FIRST_DAY, LAST_DAY, PublicIdField, public_id_path
-from core.celery_app import create_celery
 from core.db import read_only
-from core.errors import DomainError, InvalidState, NotFound, Validation
-from core.settings import get_settings
+from core.errors import InvalidState, NotFound, Validation
 from dispatch import repository as dispatch_repo
 from dispatch import service as dispatch_service
 from dispatch.models import FINISHED, RunStatus, SolveRun
@@ -64,15 +60,6 @@ SOLVE_TASK = "dispatch.solve_run"
 RUN_ROUTE = "dispatch_run"
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
-MAX_APPS = 4
-
-
-class QueueUnavailable(DomainError):
-    """The run could not be handed to the workers (the broker did not take it)."""
-
-    status_code = 503
-    code = "queue-unavailable"
-    title = "The task queue is unavailable"
 
 
 class RunIn(BaseModel):
@@ -195,29 +182,13 @@ class PlanPublic(BaseModel):
 
 # --- the broker ------------------------------------------------------------------------------
 
-_apps: dict[tuple[str, str, str], Celery] = {}
-_apps_lock = threading.Lock()
-
-
-def _celery() -> Celery:
-    """A Celery app for the broker of the current settings (made once per broker)."""
-    settings = get_settings()
-    key = (settings.resolved_broker_url, settings.resolved_result_backend, settings.task_queue)
-    with _apps_lock:
-        app = _apps.get(key)
-        if app is None:
-            while len(_apps) >= MAX_APPS:
-                _apps.pop(next(iter(_apps))).close()
-            app = _apps[key] = create_celery(settings)
-        return app
-
 
 def _enqueue(session: Session, run: SolveRun, time_limit_s: float) -> None:
     """Send the committed run to the workers, with Celery limits above the solver's (as
     ``dispatch.tasks.enqueue`` does); a run the broker refuses is failed, and 503."""
     assert run.id is not None
     try:
-        _celery().send_task(
+        queue.celery().send_task(
             SOLVE_TASK,
             args=[run.id],
             soft_time_limit=int(time_limit_s * 2 + 60),
@@ -227,7 +198,7 @@ def _enqueue(session: Session, run: SolveRun, time_limit_s: float) -> None:
         log.exception("could not queue solve run %s", run.public_id)
         dispatch_service.fail_run(session, run, f"could not be queued: {type(exc).__name__}")
         session.commit()
-        raise QueueUnavailable(
+        raise queue.QueueUnavailable(
             f"run {run.public_id} could not be queued ({type(exc).__name__}); try again"
         ) from exc
 
