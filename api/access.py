@@ -37,6 +37,7 @@ class Owner(StrEnum):
     RUN = "run"
     FINDING = "finding"
     EXPORT = "export"  # an audit report export: every auditor and administrator sees each
+    AUDIT_RUN = "audit_run"  # a run of the audit rules: every auditor and administrator sees each
     ACCOUNT = "account"
 
 

@@ -8,6 +8,7 @@ from api import problems
 from api.limits import BodyLimit
 from api.routers import (
     admin,
+    audit_runs,
     auditor,
     auth,
     catalog,
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     app.include_router(dispatch.router)
     app.include_router(subsidy.router)
     app.include_router(auditor.router)
+    app.include_router(audit_runs.router)
     app.include_router(exports.router)
     return app
 

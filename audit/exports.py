@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from audit import export, reports
 from audit import repository as repo
-from audit.models import EXPORT_FINISHED, AuditExport, ExportStatus
+from audit.models import WORK_FINISHED, AuditExport, WorkStatus
 from core.errors import InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import utcnow
@@ -108,7 +108,7 @@ def newest(session: Session, *, before_id: int | None, limit: int) -> Sequence[A
 def content(session: Session, row: AuditExport) -> bytes:
     """The file of a done export; InvalidState before it is done."""
     assert row.id is not None
-    data = repo.export_content(session, row.id) if row.status == ExportStatus.DONE else None
+    data = repo.export_content(session, row.id) if row.status == WorkStatus.DONE else None
     if data is None:
         raise InvalidState(f"export {row.public_id} is {row.status}: it has no file")
     return data
@@ -118,14 +118,14 @@ def start(session: Session, export_id: int, *, now: datetime | None = None) -> A
     """Mark an export running; None when it is finished already (a task delivered again skips
     it) or has been tried too often (then it is failed)."""
     row = repo.lock_export(session, export_id)
-    if row is None or ExportStatus(row.status) in EXPORT_FINISHED:
+    if row is None or WorkStatus(row.status) in WORK_FINISHED:
         return None
     if row.attempts >= MAX_ATTEMPTS:
         _finish_failed(row, f"gave up after {row.attempts} attempts", now)
         session.add(row)
         session.flush()
         return None
-    row.status = ExportStatus.RUNNING
+    row.status = WorkStatus.RUNNING
     row.attempts += 1
     row.started_at = now or utcnow()
     session.add(row)
@@ -179,9 +179,9 @@ def finish(
 ) -> AuditExport | None:
     """Store the file and verdict and mark the export done; None if it finished meanwhile."""
     row = repo.lock_export(session, export_id)
-    if row is None or ExportStatus(row.status) in EXPORT_FINISHED:
+    if row is None or WorkStatus(row.status) in WORK_FINISHED:
         return None
-    row.status = ExportStatus.DONE
+    row.status = WorkStatus.DONE
     row.finished_at = now or utcnow()
     row.filename = built.filename
     row.media_type = built.media_type
@@ -197,7 +197,7 @@ def finish(
 
 
 def _finish_failed(row: AuditExport, error: str, now: datetime | None) -> None:
-    row.status = ExportStatus.FAILED
+    row.status = WorkStatus.FAILED
     row.finished_at = now or utcnow()
     row.error = error[:MAX_ERROR_LENGTH]
 
@@ -207,7 +207,7 @@ def fail(
 ) -> AuditExport | None:
     """Mark an export failed with why; None if it is finished already."""
     row = repo.lock_export(session, export_id)
-    if row is None or ExportStatus(row.status) in EXPORT_FINISHED:
+    if row is None or WorkStatus(row.status) in WORK_FINISHED:
         return None
     _finish_failed(row, error, now)
     session.add(row)

@@ -43,6 +43,19 @@ class ReasonCode(StrEnum):
     WITHIN_POLICY = "within_policy"
 
 
+class WorkStatus(StrEnum):
+    """Where long audit work (a run of the rules, a report export) is: queued → running → done
+    or failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+WORK_FINISHED = frozenset({WorkStatus.DONE, WorkStatus.FAILED})
+
+
 class AuditRun(SQLModel, table=True):
     """One run of every anomaly rule over one service month."""
 
@@ -52,8 +65,14 @@ class AuditRun(SQLModel, table=True):
     public_id: str = Field(max_length=32, unique=True)
     month: str = Field(max_length=7, index=True)
     actor: str = Field(max_length=80)
-    started_at: datetime = utc_field(nullable=False)
+    # Queued over HTTP for a worker, or run at once from the command line (then done).
+    status: WorkStatus = Field(default=WorkStatus.DONE, sa_type=String(12), index=True)
+    only_rules: list[str] = json_list_field()  # empty: every rule
+    queued_at: datetime | None = utc_field()
+    started_at: datetime | None = utc_field()
     finished_at: datetime | None = utc_field()
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=Text)
     visits: int = 0
     hits: int = 0
     new_findings: int = 0
@@ -108,18 +127,6 @@ class FindingEvent(SQLModel, table=True):
     at: datetime = created_at_field()
 
 
-class ExportStatus(StrEnum):
-    """Where a report export is: queued → running → done or failed."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-EXPORT_FINISHED = frozenset({ExportStatus.DONE, ExportStatus.FAILED})
-
-
 class AuditExport(SQLModel, table=True):
     """A month report written as CSV files (one zip) or a workbook, built by a worker and kept
     with its bytes until downloaded."""
@@ -132,7 +139,7 @@ class AuditExport(SQLModel, table=True):
     format: str = Field(max_length=4)
     sample_size: int
     sample_seed: str = Field(max_length=80)
-    status: ExportStatus = Field(default=ExportStatus.QUEUED, sa_type=String(12), index=True)
+    status: WorkStatus = Field(default=WorkStatus.QUEUED, sa_type=String(12), index=True)
     requested_by: str = Field(max_length=80)
     attempts: int = 0
     created_at: datetime = created_at_field()

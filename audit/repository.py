@@ -29,7 +29,14 @@ from audit.facts import (
     Thresholds,
     VisitFact,
 )
-from audit.models import AuditExport, AuditRun, Finding, FindingEvent, FindingStatus
+from audit.models import (
+    AuditExport,
+    AuditRun,
+    Finding,
+    FindingEvent,
+    FindingStatus,
+    WorkStatus,
+)
 from core.errors import Validation
 from marketplace.catalog.models import Category, Item
 from marketplace.geography.models import Area
@@ -759,3 +766,38 @@ def export_content(session: Session, export_id: int) -> bytes | None:
     """An export's file bytes (None until it is built)."""
     stmt = sqlmodel_select(col(AuditExport.content)).where(col(AuditExport.id) == export_id)
     return session.exec(stmt).first()
+
+
+def run_by_public_id(session: Session, public_id: str) -> AuditRun | None:
+    """The audit run with this public id."""
+    return session.exec(
+        sqlmodel_select(AuditRun).where(col(AuditRun.public_id) == public_id)
+    ).first()
+
+
+def lock_run(session: Session, run_id: int) -> AuditRun | None:
+    """The audit run, locked for a status change (FOR UPDATE on PostgreSQL)."""
+    return session.exec(
+        sqlmodel_select(AuditRun)
+        .where(col(AuditRun.id) == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def unfinished_run_of_month(session: Session, month: str) -> AuditRun | None:
+    """A queued or running audit run of the month, if any."""
+    return session.exec(
+        sqlmodel_select(AuditRun).where(
+            col(AuditRun.month) == month,
+            col(AuditRun.status).in_([WorkStatus.QUEUED.value, WorkStatus.RUNNING.value]),
+        )
+    ).first()
+
+
+def runs_page(session: Session, *, before_id: int | None, limit: int) -> Sequence[AuditRun]:
+    """Audit runs newest first, those older than ``before_id`` (keyset pages)."""
+    stmt = sqlmodel_select(AuditRun)
+    if before_id is not None:
+        stmt = stmt.where(col(AuditRun.id) < before_id)
+    return session.exec(stmt.order_by(col(AuditRun.id).desc()).limit(limit)).all()

@@ -19,8 +19,16 @@ from sqlmodel import Session
 from audit import repository as repo
 from audit import rules
 from audit.facts import Hit, MonthFacts, SubjectKind, Thresholds, VisitFact
-from audit.models import AuditRun, Finding, FindingEvent, FindingStatus, ReasonCode
-from core.errors import InvalidState, NotFound, Validation
+from audit.models import (
+    WORK_FINISHED,
+    AuditRun,
+    Finding,
+    FindingEvent,
+    FindingStatus,
+    ReasonCode,
+    WorkStatus,
+)
+from core.errors import Conflict, InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import utcnow
 from marketplace.orders import accounting
@@ -104,22 +112,23 @@ def record_run(
     actor: str,
     now: datetime | None = None,
     seconds: Mapping[str, float] | None = None,
+    run: AuditRun | None = None,
 ) -> AuditRun:
-    """Store a run over ``facts`` and its hits as findings (new ones open, known ones kept)."""
+    """Store a run over ``facts`` and its hits as findings (new ones open, known ones kept):
+    into ``run`` when it was queued, else a new run."""
     at = now or utcnow()
     by_rule: dict[str, int] = {}
     for hit in hits:
         by_rule[hit.rule] = by_rule.get(hit.rule, 0) + 1
-    run = AuditRun(
-        public_id=new_public_id("aud"),
-        month=facts.month,
-        actor=actor,
-        started_at=at,
-        visits=len(facts.visits),
-        hits=len(hits),
-        ledger_ok=facts.ledger.ok,
-        hits_by_rule=dict(sorted(by_rule.items())),
-    )
+    if run is None:
+        run = AuditRun(public_id=new_public_id("aud"), month=facts.month, actor=actor)
+    run.started_at = run.started_at or at
+    run.status = WorkStatus.DONE
+    run.error = None
+    run.visits = len(facts.visits)
+    run.hits = len(hits)
+    run.ledger_ok = facts.ledger.ok
+    run.hits_by_rule = dict(sorted(by_rule.items()))
     session.add(run)
     session.flush()
     assert run.id is not None
@@ -174,6 +183,13 @@ def record_run(
     return run
 
 
+def _check_rules(only: Sequence[str] | None) -> None:
+    if only is not None:
+        unknown = sorted(set(only) - set(rules.RULES))
+        if unknown:
+            raise Validation(f"unknown rules: {', '.join(unknown)}")
+
+
 def run_month(
     session: Session,
     month: str,
@@ -182,23 +198,120 @@ def run_month(
     thresholds: Thresholds | None = None,
     only: Sequence[str] | None = None,
     now: datetime | None = None,
+    queued: AuditRun | None = None,
 ) -> RunOutcome:
-    """Run the rules (all, or ``only`` these) over ``month`` and store the findings."""
-    if only is not None:
-        unknown = sorted(set(only) - set(rules.RULES))
-        if unknown:
-            raise Validation(f"unknown rules: {', '.join(unknown)}")
+    """Run the rules (all, or ``only`` these) over ``month`` and store the findings (into the
+    ``queued`` run when a worker runs one requested over HTTP)."""
+    _check_rules(only)
     started = time.perf_counter()
     facts = repo.load_month(session, month, thresholds=thresholds)
     loaded = time.perf_counter()
     hits = rules.run_all(facts, only)
     ruled = time.perf_counter()
     seconds = {"load": loaded - started, "rules": ruled - loaded}
-    run = record_run(session, facts, hits, actor=actor, now=now, seconds=seconds)
+    run = record_run(session, facts, hits, actor=actor, now=now, seconds=seconds, run=queued)
     run.seconds = {**run.seconds, "store": round(time.perf_counter() - ruled, 3)}
     session.add(run)
     session.flush()
     return RunOutcome(run, hits)
+
+
+# --- runs queued for a worker ----------------------------------------------------------------
+
+RUN_TASK = "audit.run"  # sent by name: the API does not import the task module
+RUN_SOFT_TIME_LIMIT_S = 900  # a month of 50,000 visits runs in about 10 s
+RUN_TIME_LIMIT_S = 960
+MAX_RUN_ATTEMPTS = 3
+MAX_RUN_ERROR = 2000
+
+
+def queue_run(
+    session: Session,
+    month: str,
+    *,
+    actor: str,
+    only: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> AuditRun:
+    """A run of the rules over ``month`` waiting for a worker; Conflict while another run of
+    that month is queued or running (two at once would record the same findings twice)."""
+    repo.month_bounds(month)  # Validation for a month that is not YYYY-MM
+    _check_rules(only)
+    busy = repo.unfinished_run_of_month(session, month)
+    if busy is not None:
+        raise Conflict(
+            f"run {busy.public_id} of {month} is {busy.status}: wait for it", run=busy.public_id
+        )
+    run = AuditRun(
+        public_id=new_public_id("aud"),
+        month=month,
+        actor=actor,
+        status=WorkStatus.QUEUED,
+        only_rules=sorted(set(only or ())),
+        queued_at=now or utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run_or_raise(session: Session, public_id: str) -> AuditRun:
+    """The audit run, or NotFound."""
+    run = repo.run_by_public_id(session, public_id)
+    if run is None:
+        raise NotFound(f"audit run {public_id} does not exist")
+    return run
+
+
+def start_run(session: Session, run_id: int, *, now: datetime | None = None) -> AuditRun | None:
+    """Mark a queued run running; None when it is finished already (a task delivered again
+    skips it) or was tried too often (then it is failed)."""
+    run = repo.lock_run(session, run_id)
+    if run is None or WorkStatus(run.status) in WORK_FINISHED:
+        return None
+    if run.attempts >= MAX_RUN_ATTEMPTS:
+        _fail(run, f"gave up after {run.attempts} attempts", now)
+        session.add(run)
+        session.flush()
+        return None
+    run.status = WorkStatus.RUNNING
+    run.attempts += 1
+    run.started_at = now or utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def execute_run(session: Session, run_id: int) -> RunOutcome | None:
+    """Run a started run's rules and store its findings; None if it is not running."""
+    run = repo.lock_run(session, run_id)
+    if run is None or WorkStatus(run.status) is not WorkStatus.RUNNING:
+        return None
+    return run_month(session, run.month, actor=run.actor, only=run.only_rules or None, queued=run)
+
+
+def _fail(run: AuditRun, error: str, now: datetime | None) -> None:
+    run.status = WorkStatus.FAILED
+    run.finished_at = now or utcnow()
+    run.error = error[:MAX_RUN_ERROR]
+
+
+def fail_run(
+    session: Session, run_id: int, error: str, *, now: datetime | None = None
+) -> AuditRun | None:
+    """Mark a run failed with why; None if it is finished already."""
+    run = repo.lock_run(session, run_id)
+    if run is None or WorkStatus(run.status) in WORK_FINISHED:
+        return None
+    _fail(run, error, now)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def runs_newest(session: Session, *, before_id: int | None, limit: int) -> Sequence[AuditRun]:
+    """Audit runs newest first (keyset pages)."""
+    return repo.runs_page(session, before_id=before_id, limit=limit)
 
 
 # --- review ----------------------------------------------------------------------------------

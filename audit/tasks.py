@@ -1,5 +1,5 @@
-"""Celery tasks for the audit: the daily signed checkpoint of the ledger head, and report
-exports requested over HTTP."""
+"""Celery tasks for the audit: the daily signed checkpoint of the ledger head, and the runs of
+the rules and report exports requested over HTTP."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from audit import checkpoint, exports
+from audit import service as audit_service
 from core.db import read_only, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -46,3 +47,26 @@ def build_export(export_id: int) -> str:
 def export(export_id: int) -> str:
     """Celery entry point: build export ``export_id``."""
     return build_export(export_id)
+
+
+def run_queued(run_id: int) -> str:
+    """Run a queued audit run's rules and store its findings: "done", "failed", or "skipped"
+    when it is finished already. Every error ends the run as failed."""
+    with unit_of_work() as session:
+        if audit_service.start_run(session, run_id) is None:
+            return "skipped"
+    try:
+        with unit_of_work() as session:
+            outcome = audit_service.execute_run(session, run_id)
+        return "skipped" if outcome is None else "done"
+    except Exception as exc:
+        log.exception("audit run %s failed", run_id)
+        with unit_of_work() as session:
+            audit_service.fail_run(session, run_id, f"{type(exc).__name__}: {exc}")
+        return "failed"
+
+
+@shared_task(name=audit_service.RUN_TASK, acks_late=True, reject_on_worker_lost=True)
+def run(run_id: int) -> str:
+    """Celery entry point: run queued audit run ``run_id``."""
+    return run_queued(run_id)

@@ -3,8 +3,8 @@ subsidy ledger and its verification, and the findings of the anomaly rules with 
 
 Who: auditors read, and never write (the issue: "auditor (read-only)"); administrators read
 too. Every read that shows personal data is logged (``allow(..., personal_data=True)``).
-Running the rules writes findings and reviewing one may claw subsidy back, so
-``POST /audit/runs`` and ``POST /audit/findings/{id}/review`` are for administrators only.
+Reviewing a finding may claw subsidy back, so ``POST /audit/findings/{id}/review`` is for
+administrators only (as is running the rules, ``api.routers.audit_runs``).
 """
 
 from __future__ import annotations
@@ -12,22 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
-from api.idempotency import Idempotent, key_header, replayed
 from api.pagination import After, Limit, Page, decode_cursor, page, row_id
 from api.problems import problem_responses
-from api.types import MONTH_PATTERN, Month, MonthFilter, public_id_path, public_id_query
+from api.types import Month, MonthFilter, public_id_path, public_id_query
 from audit import evv
 from audit import repository as audit_repo
 from audit import service as audit_service
 from audit.facts import VisitFact
-from audit.models import AuditRun, Finding, FindingStatus, ReasonCode
+from audit.models import Finding, FindingStatus, ReasonCode
 from core.db import read_only
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
@@ -437,71 +436,7 @@ def audit_finding(
     return _detail(session, audit_service.get_finding_or_raise(session, finding_id))
 
 
-# --- administrators: run the rules, review a finding -------------------------------------------
-
-
-class AuditRunIn(BaseModel):
-    """The service month to run every rule over."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    month: str = Field(min_length=7, max_length=7, pattern=MONTH_PATTERN, description="YYYY-MM")
-
-
-class AuditRunPublic(BaseModel):
-    """A run of the rules over a month and what it found."""
-
-    id: str
-    month: str
-    visits: int
-    hits: int
-    new_findings: int
-    ledger_ok: bool
-    hits_by_rule: dict[str, int]
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-
-
-def _run(run: AuditRun) -> AuditRunPublic:
-    return AuditRunPublic(
-        id=run.public_id,
-        month=run.month,
-        visits=run.visits,
-        hits=run.hits,
-        new_findings=run.new_findings,
-        ledger_ok=run.ledger_ok,
-        hits_by_rule={str(k): int(v) for k, v in run.hits_by_rule.items()},
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-    )
-
-
-@router.post(
-    "/audit/runs",
-    response_model=AuditRunPublic,
-    status_code=201,
-    responses={
-        **replayed("The run this key made before", AuditRunPublic),
-        **problem_responses(401, 403, 409, 422),
-    },
-)
-def run_audit(
-    session: SessionDep,
-    account: Annotated[UserAccount, allow(Role.ADMIN)],
-    body: AuditRunIn,
-    response: Response,
-    idempotency_key: Annotated[str, key_header("run")],
-) -> Any:
-    """Run every anomaly rule over a service month and store the findings (the same anomaly
-    found again is the same finding). Administrators only: auditors read, never write. It runs
-    in the request (a month loads in a handful of set-based queries)."""
-    once = Idempotent.of(session, account, idempotency_key, "POST", "/audit/runs", body)
-    if (known := once.replay(response)) is not None:
-        return known
-    outcome = audit_service.run_month(session, body.month, actor=ownership.actor(account))
-    shown = _run(outcome.run)
-    once.remember(shown)
-    return shown
+# --- administrators: review a finding (runs of the rules: api.routers.audit_runs) -------------
 
 
 class ReviewIn(BaseModel):

@@ -30,7 +30,7 @@ from api.problems import problem_responses
 from api.types import MONTH_PATTERN, public_id_path
 from audit import exports
 from audit import reports as audit_reports
-from audit.models import AuditExport, ExportStatus
+from audit.models import AuditExport, WorkStatus
 from marketplace.accounts.models import Role, UserAccount
 
 router = APIRouter(tags=["audit"])
@@ -105,7 +105,7 @@ def _url(request: Request, row: AuditExport) -> str:
 
 
 def _public(request: Request, row: AuditExport) -> ExportPublic:
-    done = row.status == ExportStatus.DONE
+    done = row.status == WorkStatus.DONE
     return ExportPublic(
         id=row.public_id,
         month=row.month,

@@ -13,6 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from audit import service as audit_service
+from audit import tasks as audit_tasks
 from core.db import read_only, unit_of_work
 from marketplace.accounts.models import Role
 from marketplace.orders import service as orders_service
@@ -159,19 +161,41 @@ def test_only_an_administrator_runs_the_rules_and_reviews(world: World) -> None:
         "/audit/runs", json={"month": MONTH}, headers=as_(world, "auditor", key)
     )
     assert refused.status_code == 403
-    ran = world.client.post("/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key))
-    assert ran.status_code == 201, ran.text
-    run = ran.json()
-    assert (run["visits"], run["hits"], run["new_findings"], run["ledger_ok"]) == (1, 1, 1, True)
-    assert run["hits_by_rule"] == {"other_worker": 1}
+    queued = world.client.post(
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key)
+    )
+    assert queued.status_code == 202, queued.text
+    assert (
+        queued.headers["Location"] == queued.json()["url"] == f"/audit/runs/{queued.json()['id']}"
+    )
+    assert queued.json()["status"] == "queued" and queued.json()["finished_at"] is None
     again = world.client.post(
         "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", key)
     )
-    assert again.status_code == 200 and again.json() == run
+    assert again.status_code == 200 and again.json()["id"] == queued.json()["id"]
     other = world.client.post(
         "/audit/runs", json={"month": "2027-01"}, headers=as_(world, "admin", key)
     )
     assert other.status_code == 409
+    # One run of a month at a time: two would record the same findings twice.
+    busy = world.client.post(
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", uuid.uuid4().hex)
+    )
+    assert busy.status_code == 409 and queued.json()["id"] in busy.json()["detail"]
+
+    # What the worker runs (audit.tasks), here in-process: tests/api/test_exports_api.py has
+    # the real worker.
+    with unit_of_work() as session:
+        run_row = audit_service.get_run_or_raise(session, queued.json()["id"])
+        assert run_row.id is not None
+        row_id = run_row.id
+    assert audit_tasks.run_queued(row_id) == "done"
+    assert audit_tasks.run_queued(row_id) == "skipped"  # delivered twice: run once
+    run = get_as(world, "auditor", queued.json()["url"]).json()
+    assert run["status"] == "done" and run["finished_at"] is not None
+    assert (run["visits"], run["hits"], run["new_findings"], run["ledger_ok"]) == (1, 1, 1, True)
+    assert run["hits_by_rule"] == {"other_worker": 1}
+    assert [r["id"] for r in get_as(world, "auditor", "/audit/runs").json()["items"]] == [run["id"]]
 
     listed = get_as(world, "auditor", "/audit/findings", month=MONTH, status="open")
     assert listed.status_code == 200

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from audit import export, exports, reports
-from audit.models import AuditExport, ExportStatus
+from audit.models import AuditExport, WorkStatus
 from audit.tasks import build_export
 from core.db import read_only, unit_of_work
 from core.errors import InvalidState, Validation
@@ -56,7 +56,7 @@ def _direct(fmt: export.Format, out: Path) -> list[Path]:
 class TestRequest:
     def test_an_export_is_queued_without_a_file(self, configured: str) -> None:
         row, content = _load(_request("csv"))
-        assert row.public_id.startswith("exp_") and row.status == ExportStatus.QUEUED
+        assert row.public_id.startswith("exp_") and row.status == WorkStatus.QUEUED
         assert (row.month, row.format, row.sample_size) == (MONTH, "csv", SAMPLE)
         assert row.sample_seed == reports.DEFAULT_SAMPLE_SEED
         assert row.requested_by == "auditor:test" and row.started_at is None
@@ -92,7 +92,7 @@ class TestBuild:
         assert build_export(export_id) == "done"
         row, content = _load(export_id)
         assert content is not None
-        assert row.status == ExportStatus.DONE and row.started_at and row.finished_at
+        assert row.status == WorkStatus.DONE and row.started_at and row.finished_at
         assert (row.filename, row.media_type) == (f"linli-audit-{MONTH}.zip", "application/zip")
         assert row.size_bytes == len(content)
         assert row.sha256 == hashlib.sha256(content).hexdigest()
@@ -143,7 +143,7 @@ class TestBuild:
             export_id = row.id
         assert build_export(export_id) == "failed"
         failed, content = _load(export_id)
-        assert failed.status == ExportStatus.FAILED and failed.finished_at is not None
+        assert failed.status == WorkStatus.FAILED and failed.finished_at is not None
         assert failed.error is not None and failed.error.startswith("Validation: month")
         assert content is None and failed.sha256 is None
         assert build_export(export_id) == "skipped"
@@ -153,11 +153,11 @@ class TestBuild:
         with unit_of_work() as session:
             row = session.get(AuditExport, export_id)
             assert row is not None
-            row.status, row.attempts = ExportStatus.RUNNING, exports.MAX_ATTEMPTS
+            row.status, row.attempts = WorkStatus.RUNNING, exports.MAX_ATTEMPTS
             session.add(row)
         assert build_export(export_id) == "skipped"
         failed, _ = _load(export_id)
-        assert failed.status == ExportStatus.FAILED
+        assert failed.status == WorkStatus.FAILED
         assert failed.error == f"gave up after {exports.MAX_ATTEMPTS} attempts"
 
     def test_there_is_no_file_before_it_is_done(self, configured: str) -> None:
