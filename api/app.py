@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import problems
+from api import links, problems
 from api.routers import (
     admin,
     auditor,
@@ -23,13 +23,14 @@ from api.routers import (
 
 
 def create_app() -> FastAPI:
-    """Build the app with every router and the problem+json handlers."""
+    """Build the app with every router, the problem+json handlers and the OpenAPI links."""
     app = FastAPI(
         title="Linli 邻里",
         version="0.1.0",
         description="Community home-service marketplace and dispatch optimizer.",
     )
     problems.install(app)
+    links.install(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)
