@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 STEPS = int(os.environ.get("LINLI_TEST_SCHEMATHESIS_STEPS", "1200"))
 STEPS_PER_SCENARIO = 6
 RUNS = 20
+EXCLUDED = [
+    # As in the stateless run: business rules refuse some schema-valid bodies (422).
+    checks.positive_data_acceptance,
+    # DELETE /dispatch/runs/{id} cancels a run, which stays readable as "cancelled" (the
+    # Timefold-style solve resource, docs/api.md); it does not delete it.
+    checks.use_after_free,
+]
 Workflow = load_schema(
     {"phases": {"stateful": {"inference": {"algorithms": []}}}}
 ).as_state_machine()
@@ -68,11 +75,10 @@ def test_call_sequences_along_the_links_keep_the_contract(population: dict[Role,
             **kwargs: Any,
         ) -> None:
             try:
-                # As in the stateless run: business rules refuse some schema-valid bodies.
                 case.validate_response(
                     response,
                     additional_checks=additional_checks,
-                    excluded_checks=[checks.positive_data_acceptance],
+                    excluded_checks=EXCLUDED,
                     transport_kwargs=kwargs or None,
                     recorder=self.recorder,
                 )
