@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import problems
+from api import links, problems
 from api.limits import BodyLimit
 from api.routers import (
     admin,
@@ -26,7 +26,7 @@ from api.routers import (
 
 
 def create_app() -> FastAPI:
-    """Build the app with every router and the problem+json handlers."""
+    """Build the app with every router, the problem+json handlers and the OpenAPI links."""
     app = FastAPI(
         title="Linli 邻里",
         version="0.1.0",
@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
     )
     problems.install(app)
     app.add_middleware(BodyLimit)
+    links.install(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(catalog.router)

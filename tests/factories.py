@@ -198,17 +198,19 @@ def make_order(
     duration_minutes: int | None = 60,
     confirm: bool = False,
     now: datetime | None = None,
+    member: Member | None = None,
 ) -> Order:
-    """A requested (or confirmed) order for a new household."""
-    household, member = make_household(session)
+    """A requested (or confirmed) order for a new household (or for ``member``)."""
+    if member is None:
+        _, member = make_household(session)
     provider = provider or make_provider(session)
-    assert household.id and member.id and provider.id
+    assert member.id and provider.id
     catalog_item = item(session, item_code)
     assert catalog_item.id is not None
     order = orders_service.create_order(
         session,
         OrderCreate(
-            household_id=household.id,
+            household_id=member.household_id,
             recipient_member_id=member.id,
             provider_id=provider.id,
             item_id=catalog_item.id,
