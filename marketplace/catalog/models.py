@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import json_list_field
 
 
@@ -40,7 +40,7 @@ class Item(SQLModel, table=True):
     category_id: int = Field(foreign_key="category.id", index=True)
     name_zh: str = Field(max_length=120)
     name_en: str = Field(max_length=160)
-    unit: Unit = Field(sa_type=String(16))
+    unit: Unit = Field(sa_type=EnumText(Unit, 16))
     default_duration_minutes: int = Field(gt=0)
     required_skills: list[str] = json_list_field()
     required_certificates: list[str] = json_list_field()
