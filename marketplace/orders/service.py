@@ -482,6 +482,13 @@ def windows_of(session: Session, order: Order) -> Sequence[OrderTimeWindow]:
     return repo.windows(session, order.id)
 
 
+def windows_of_orders(
+    session: Session, order_ids: Sequence[int]
+) -> dict[int, list[OrderTimeWindow]]:
+    """The time windows of many orders, in one query, by order id."""
+    return repo.windows_of_orders(session, order_ids)
+
+
 def create_series(
     session: Session, data: SeriesCreate, *, actor: str, public_id: str | None = None
 ) -> OrderSeries:
