@@ -21,11 +21,14 @@ from api.pagination import After, Limit, Page, decode_cursor, page_all, row_id
 from api.problems import problem_responses
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
+from marketplace.catalog.models import Item
+from marketplace.households.models import Member
 from marketplace.orders import quoting
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order, OrderPriority, OrderTimeWindow
 from marketplace.orders.schemas import OrderCreate, TimeWindow
 from marketplace.providers import service as providers_service
+from marketplace.providers.models import Provider
 
 router = APIRouter(tags=["orders"])
 
@@ -160,34 +163,52 @@ def _shown(names: Names, windows: Sequence[OrderTimeWindow], order: Order) -> Or
     )
 
 
-class _Ids(NamedTuple):
-    household: int
-    member: int
-    provider: int
-    item: int
+# The handlers hold these rows for the whole request: the session's identity map keeps a row
+# only while something references it, and the quote and the response look the rows up by id
+# again (a query each if they were let go).
+class _Rows(NamedTuple):
+    """The body's member, provider and item."""
+
+    member: Member
+    provider: Provider
+    item: Item
+
+    @property
+    def household(self) -> int:
+        return self.member.household_id
+
+    @property
+    def member_id(self) -> int:
+        return row_id(self.member)
+
+    @property
+    def provider_id(self) -> int:
+        return row_id(self.provider)
+
+    @property
+    def item_id(self) -> int:
+        return row_id(self.item)
 
 
-def _service_for(session: Session, account: UserAccount, body: _ServiceFor) -> _Ids:
-    """The ids of the body's member (one the account may order for, or 404), its household,
-    the provider and the item."""
-    member = ownership.member_for(session, account, body.member, ordering=True)
-    provider = providers_service.get_by_public_id_or_raise(session, body.provider)
-    item = catalog_service.get_item_by_code_or_raise(session, body.item)
-    assert member.id is not None
-    assert provider.id is not None
-    assert item.id is not None
-    return _Ids(member.household_id, member.id, provider.id, item.id)
+def _service_for(session: Session, account: UserAccount, body: _ServiceFor) -> _Rows:
+    """The body's member (one the account may order for, or 404), the provider and the
+    item."""
+    return _Rows(
+        ownership.member_for(session, account, body.member, ordering=True),
+        providers_service.get_by_public_id_or_raise(session, body.provider),
+        catalog_service.get_item_by_code_or_raise(session, body.item),
+    )
 
 
 @router.post("/quotes", response_model=QuotePublic, responses=problem_responses(401, 403, 404, 422))
 def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePublic:
     """Price a service for a member before ordering it (nothing is stored)."""
-    ids = _service_for(session, account, body)
+    rows = _service_for(session, account, body)
     q = quoting.quote(
         session,
-        member_id=ids.member,
-        provider_id=ids.provider,
-        item_id=ids.item,
+        member_id=rows.member_id,
+        provider_id=rows.provider_id,
+        item_id=rows.item_id,
         start=body.start,
         minutes=body.minutes,
         quantity=body.quantity,
@@ -231,14 +252,14 @@ def create_order(
     once = Idempotent.of(session, account, idempotency_key, "POST", "/orders", body)
     if (known := once.replay(response)) is not None:
         return known
-    ids = _service_for(session, account, body)
+    rows = _service_for(session, account, body)
     order = orders_service.create_order(
         session,
         OrderCreate(
-            household_id=ids.household,
-            recipient_member_id=ids.member,
-            provider_id=ids.provider,
-            item_id=ids.item,
+            household_id=rows.household,
+            recipient_member_id=rows.member_id,
+            provider_id=rows.provider_id,
+            item_id=rows.item_id,
             service_date=body.service_date,
             windows=body.windows,
             duration_minutes=body.duration_minutes,
