@@ -75,6 +75,11 @@ def main() -> int:
     ap.add_argument("--households", type=int, default=60)
     ap.add_argument("--admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--profile", help="write a cProfile of the timed requests here")
+    ap.add_argument(
+        "--inline-threadpool",
+        action="store_true",
+        help="run sync dependencies and endpoints on the event loop (what the hops cost)",
+    )
     ap.add_argument("--show-sql", action="store_true", help="print one request's statements")
     ap.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
     args = ap.parse_args()
@@ -115,7 +120,7 @@ def _inline_threadpool() -> None:
 def _run(args: argparse.Namespace, people: list[dict[str, Any]]) -> None:
     from core.db import get_engine
 
-    if args.profile:
+    if args.profile or args.inline_threadpool:
         _inline_threadpool()
     from api.app import create_app
 
