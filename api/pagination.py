@@ -88,10 +88,21 @@ def page(
     rows: Sequence[R], limit: int, row_id: Callable[[R], int], show: Callable[[R], T]
 ) -> Page[T]:
     """A page from ``limit + 1`` rows fetched in id order (the extra one says there is more)."""
+    return page_all(rows, limit, row_id, lambda shown: [show(r) for r in shown])
+
+
+def page_all(
+    rows: Sequence[R],
+    limit: int,
+    row_id: Callable[[R], int],
+    show_all: Callable[[Sequence[R]], list[T]],
+) -> Page[T]:
+    """As ``page``, with the page's rows shown all at once (``show_all`` can then load what
+    they refer to in one query per kind, not one per row)."""
     more = len(rows) > limit
     shown = rows[:limit]
     return Page[T](
-        items=[show(r) for r in shown],
+        items=show_all(shown),
         next=encode_cursor(row_id(shown[-1])) if more and shown else None,
     )
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session, SQLModel, col, select
 
 from core.settings import get_settings
 
+M = TypeVar("M", bound=SQLModel)
 SQLITE_BUSY_TIMEOUT_S = 30
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -105,6 +107,24 @@ def read_only(engine: Engine | None = None) -> Iterator[Session]:
                 yield session
             finally:
                 session.rollback()
+
+
+def get_many(session: Session, model: type[M], ids: Collection[int]) -> dict[int, M]:
+    """The rows of ``model`` with these ids, by id (missing ids are left out): those the
+    session already holds, and the rest in one ``IN`` query."""
+    found: dict[int, M] = {}
+    missing: set[int] = set()
+    for row_id in ids:
+        held = session.identity_map.get(identity_key(model, row_id))
+        if held is not None and not inspect(held).expired_attributes:
+            found[row_id] = held
+        else:
+            missing.add(row_id)
+    if missing:
+        key = col(getattr(model, "id"))  # noqa: B009 - every table here has an integer id
+        for row in session.exec(select(model).where(key.in_(sorted(missing)))).all():
+            found[getattr(row, "id")] = row  # noqa: B009
+    return found
 
 
 def ping(engine: Engine | None = None) -> str:

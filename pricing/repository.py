@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import case, func
@@ -181,6 +181,21 @@ def tariffs_of_provider(session: Session, provider_id: int) -> Sequence[Provider
         .where(ProviderTariff.provider_id == provider_id)
         .order_by(col(ProviderTariff.item_id))
     ).all()
+
+
+def priced_item_ids(session: Session, provider_ids: Collection[int]) -> dict[int, list[int]]:
+    """The items each of these providers has its own price for, in one query, by provider id."""
+    found: dict[int, list[int]] = {pid: [] for pid in provider_ids}
+    if not found:
+        return found
+    stmt = (
+        select(ProviderTariff.provider_id, ProviderTariff.item_id)
+        .where(col(ProviderTariff.provider_id).in_(sorted(found)))
+        .order_by(col(ProviderTariff.provider_id), col(ProviderTariff.item_id))
+    )
+    for provider_id, item_id in session.exec(stmt).all():
+        found[provider_id].append(item_id)
+    return found
 
 
 def entries_of_provider(session: Session, provider_id: int, month: str) -> Sequence[LedgerEntry]:

@@ -145,6 +145,11 @@ def tariffs_of_provider(session: Session, provider_id: int) -> Sequence[Provider
     return repo.tariffs_of_provider(session, provider_id)
 
 
+def priced_item_ids(session: Session, provider_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The items each of these providers has its own price for, in one query, by provider id."""
+    return repo.priced_item_ids(session, provider_ids)
+
+
 def tariff_for(
     session: Session,
     *,

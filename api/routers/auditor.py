@@ -10,6 +10,7 @@ administrators only (as is running the rules, ``api.routers.audit_runs``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -19,7 +20,8 @@ from sqlmodel import Session
 from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
-from api.pagination import After, Limit, Page, decode_cursor, page, row_id
+from api.lookups import Names
+from api.pagination import After, Limit, Page, decode_cursor, page, page_all, row_id
 from api.problems import problem_responses
 from api.types import Month, MonthFilter, public_id_path, public_id_query
 from audit import evv
@@ -29,8 +31,6 @@ from audit.facts import VisitFact
 from audit.models import Finding, FindingStatus, ReasonCode
 from core.db import read_only
 from marketplace.accounts.models import Role, UserAccount
-from marketplace.catalog import service as catalog_service
-from marketplace.households import service as households_service
 from marketplace.orders import repository as orders_repo
 from marketplace.orders.models import Order
 from marketplace.providers import service as providers_service
@@ -50,42 +50,6 @@ FindingReader = Annotated[
 
 ProviderFilter = Annotated[str | None, public_id_query("only this provider's (public id)")]
 FindingId = Annotated[str, public_id_path("a finding's public id")]
-
-
-class _Names:
-    """Public ids of the rows a page refers to, each looked up once."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.members: dict[int, str] = {}
-        self.providers: dict[int, str] = {}
-        self.workers: dict[int, str] = {}
-        self.items: dict[int, str] = {}
-
-    def member(self, member_id: int) -> str:
-        if member_id not in self.members:
-            found = households_service.get_member_or_raise(self.session, member_id)
-            self.members[member_id] = found.public_id
-        return self.members[member_id]
-
-    def provider(self, provider_id: int) -> str:
-        if provider_id not in self.providers:
-            found = providers_service.get_or_raise(self.session, provider_id)
-            self.providers[provider_id] = found.public_id
-        return self.providers[provider_id]
-
-    def worker(self, worker_id: int | None) -> str | None:
-        if worker_id is None:
-            return None
-        if worker_id not in self.workers:
-            found = providers_service.get_worker_or_raise(self.session, worker_id)
-            self.workers[worker_id] = found.public_id
-        return self.workers[worker_id]
-
-    def item(self, item_id: int) -> str:
-        if item_id not in self.items:
-            self.items[item_id] = catalog_service.get_item_or_raise(self.session, item_id).code
-        return self.items[item_id]
 
 
 def _provider_id(session: Session, public_id: str | None) -> int | None:
@@ -115,7 +79,7 @@ class AuditOrder(BaseModel):
     policy_version: str | None
 
 
-def _order(names: _Names, order: Order) -> AuditOrder:
+def _order(names: Names, order: Order) -> AuditOrder:
     group = (order.price_breakdown or {}).get("group")
     return AuditOrder(
         id=order.public_id,
@@ -132,6 +96,16 @@ def _order(names: _Names, order: Order) -> AuditOrder:
         group=group if isinstance(group, str) else None,
         policy_version=order.policy_version,
     )
+
+
+def _orders(session: Session, orders: Sequence[Order]) -> list[AuditOrder]:
+    names = Names(session).need(
+        members=[o.recipient_member_id for o in orders],
+        providers=[o.provider_id for o in orders],
+        items=[o.item_id for o in orders],
+        workers=[o.assigned_worker_id for o in orders],
+    )
+    return [_order(names, o) for o in orders]
 
 
 @router.get(
@@ -158,8 +132,7 @@ def audit_orders(
         after_id=decode_cursor(after),
         limit=limit + 1,
     )
-    names = _Names(session)
-    return page(rows, limit, row_id, lambda o: _order(names, o))
+    return page_all(rows, limit, row_id, lambda shown: _orders(session, shown))
 
 
 # --- visits ----------------------------------------------------------------------------------
@@ -196,7 +169,7 @@ class AuditVisit(BaseModel):
     evv: EvvVerdict
 
 
-def _visit(names: _Names, v: VisitFact) -> AuditVisit:
+def _visit(names: Names, v: VisitFact) -> AuditVisit:
     verdict = evv.verify(v)
     return AuditVisit(
         id=v.visit_ref,
@@ -221,6 +194,15 @@ def _visit(names: _Names, v: VisitFact) -> AuditVisit:
     )
 
 
+def _visits(session: Session, facts: Sequence[VisitFact]) -> list[AuditVisit]:
+    names = Names(session).need(
+        members=[v.member_id for v in facts],
+        providers=[v.provider_id for v in facts],
+        workers=[w for v in facts for w in (v.worker_id, v.scheduled_worker_id)],
+    )
+    return [_visit(names, v) for v in facts]
+
+
 @router.get(
     "/audit/visits",
     response_model=Page[AuditVisit],
@@ -243,8 +225,7 @@ def audit_visits(
         after_id=decode_cursor(after),
         limit=limit + 1,
     )
-    names = _Names(session)
-    return page(facts, limit, lambda v: v.visit_id, lambda v: _visit(names, v))
+    return page_all(facts, limit, lambda v: v.visit_id, lambda shown: _visits(session, shown))
 
 
 # --- the ledger ------------------------------------------------------------------------------
@@ -270,7 +251,7 @@ class LedgerEntryPublic(BaseModel):
     hash: str
 
 
-def _entry(names: _Names, entry: LedgerEntry) -> LedgerEntryPublic:
+def _entry(names: Names, entry: LedgerEntry) -> LedgerEntryPublic:
     return LedgerEntryPublic(
         number=entry.id,
         kind=str(entry.kind),
@@ -290,6 +271,13 @@ def _entry(names: _Names, entry: LedgerEntry) -> LedgerEntryPublic:
     )
 
 
+def _entries(session: Session, entries: Sequence[LedgerEntry]) -> list[LedgerEntryPublic]:
+    names = Names(session).need(
+        members=[e.member_id for e in entries], providers=[e.provider_id for e in entries]
+    )
+    return [_entry(names, e) for e in entries]
+
+
 @router.get(
     "/audit/ledger",
     response_model=Page[LedgerEntryPublic],
@@ -300,8 +288,7 @@ def audit_ledger(
 ) -> Page[LedgerEntryPublic]:
     """The subsidy ledger's entries in chain order, a page at a time."""
     rows = pricing_repo.entries_page(session, after_id=decode_cursor(after), limit=limit + 1)
-    names = _Names(session)
-    return page(rows, limit, lambda e: e.id, lambda e: _entry(names, e))
+    return page_all(rows, limit, lambda e: e.id, lambda shown: _entries(session, shown))
 
 
 class LedgerVerdict(BaseModel):

@@ -4,6 +4,7 @@ theirs to see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, NamedTuple
 
@@ -15,16 +16,19 @@ from api import ownership
 from api.access import Owner, allow
 from api.deps import SessionDep
 from api.idempotency import Idempotent, key_header, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page, row_id
+from api.lookups import Names
+from api.pagination import After, Limit, Page, decode_cursor, page_all, row_id
 from api.problems import problem_responses
 from marketplace.accounts.models import Role, UserAccount
 from marketplace.catalog import service as catalog_service
-from marketplace.households import service as households_service
+from marketplace.catalog.models import Item
+from marketplace.households.models import Member
 from marketplace.orders import quoting
 from marketplace.orders import service as orders_service
-from marketplace.orders.models import Order, OrderPriority
+from marketplace.orders.models import Order, OrderPriority, OrderTimeWindow
 from marketplace.orders.schemas import OrderCreate, TimeWindow
 from marketplace.providers import service as providers_service
+from marketplace.providers.models import Provider
 
 router = APIRouter(tags=["orders"])
 
@@ -122,21 +126,30 @@ class OrderPublic(BaseModel):
     created_at: datetime
 
 
+def _publics(session: Session, orders: Sequence[Order]) -> list[OrderPublic]:
+    """The orders as their owners see them, in a fixed number of queries however many."""
+    names = Names(session).need(
+        members=[o.recipient_member_id for o in orders],
+        providers=[o.provider_id for o in orders],
+        items=[o.item_id for o in orders],
+    )
+    windows = orders_service.windows_of_orders(session, [row_id(o) for o in orders])
+    return [_shown(names, windows[row_id(o)], o) for o in orders]
+
+
 def _public(session: Session, order: Order) -> OrderPublic:
-    member = households_service.get_member_or_raise(session, order.recipient_member_id)
-    provider = providers_service.get_or_raise(session, order.provider_id)
-    item = catalog_service.get_item_or_raise(session, order.item_id)
+    return _publics(session, [order])[0]
+
+
+def _shown(names: Names, windows: Sequence[OrderTimeWindow], order: Order) -> OrderPublic:
     return OrderPublic(
         id=order.public_id,
         status=str(order.status),
-        member=member.public_id,
-        provider=provider.public_id,
-        item=item.code,
+        member=names.member(order.recipient_member_id),
+        provider=names.provider(order.provider_id),
+        item=names.item(order.item_id),
         service_date=order.service_date,
-        windows=[
-            TimeWindow(starts_at=w.starts_at, ends_at=w.ends_at)
-            for w in orders_service.windows_of(session, order)
-        ],
+        windows=[TimeWindow(starts_at=w.starts_at, ends_at=w.ends_at) for w in windows],
         duration_minutes=order.duration_minutes,
         quantity=order.quantity,
         priority=str(order.priority),
@@ -150,34 +163,52 @@ def _public(session: Session, order: Order) -> OrderPublic:
     )
 
 
-class _Ids(NamedTuple):
-    household: int
-    member: int
-    provider: int
-    item: int
+# The handlers hold these rows for the whole request: the session's identity map keeps a row
+# only while something references it, and the quote and the response look the rows up by id
+# again (a query each if they were let go).
+class _Rows(NamedTuple):
+    """The body's member, provider and item."""
+
+    member: Member
+    provider: Provider
+    item: Item
+
+    @property
+    def household(self) -> int:
+        return self.member.household_id
+
+    @property
+    def member_id(self) -> int:
+        return row_id(self.member)
+
+    @property
+    def provider_id(self) -> int:
+        return row_id(self.provider)
+
+    @property
+    def item_id(self) -> int:
+        return row_id(self.item)
 
 
-def _service_for(session: Session, account: UserAccount, body: _ServiceFor) -> _Ids:
-    """The ids of the body's member (one the account may order for, or 404), its household,
-    the provider and the item."""
-    member = ownership.member_for(session, account, body.member, ordering=True)
-    provider = providers_service.get_by_public_id_or_raise(session, body.provider)
-    item = catalog_service.get_item_by_code_or_raise(session, body.item)
-    assert member.id is not None
-    assert provider.id is not None
-    assert item.id is not None
-    return _Ids(member.household_id, member.id, provider.id, item.id)
+def _service_for(session: Session, account: UserAccount, body: _ServiceFor) -> _Rows:
+    """The body's member (one the account may order for, or 404), the provider and the
+    item."""
+    return _Rows(
+        ownership.member_for(session, account, body.member, ordering=True),
+        providers_service.get_by_public_id_or_raise(session, body.provider),
+        catalog_service.get_item_by_code_or_raise(session, body.item),
+    )
 
 
 @router.post("/quotes", response_model=QuotePublic, responses=problem_responses(401, 403, 404, 422))
 def quote(session: SessionDep, account: Orderer, body: QuoteRequest) -> QuotePublic:
     """Price a service for a member before ordering it (nothing is stored)."""
-    ids = _service_for(session, account, body)
+    rows = _service_for(session, account, body)
     q = quoting.quote(
         session,
-        member_id=ids.member,
-        provider_id=ids.provider,
-        item_id=ids.item,
+        member_id=rows.member_id,
+        provider_id=rows.provider_id,
+        item_id=rows.item_id,
         start=body.start,
         minutes=body.minutes,
         quantity=body.quantity,
@@ -221,14 +252,14 @@ def create_order(
     once = Idempotent.of(session, account, idempotency_key, "POST", "/orders", body)
     if (known := once.replay(response)) is not None:
         return known
-    ids = _service_for(session, account, body)
+    rows = _service_for(session, account, body)
     order = orders_service.create_order(
         session,
         OrderCreate(
-            household_id=ids.household,
-            recipient_member_id=ids.member,
-            provider_id=ids.provider,
-            item_id=ids.item,
+            household_id=rows.household,
+            recipient_member_id=rows.member_id,
+            provider_id=rows.provider_id,
+            item_id=rows.item_id,
             service_date=body.service_date,
             windows=body.windows,
             duration_minutes=body.duration_minutes,
@@ -257,7 +288,7 @@ def list_orders(
         after_id=decode_cursor(after),
         limit=limit + 1,
     )
-    return page(rows, limit, row_id, lambda o: _public(session, o))
+    return page_all(rows, limit, row_id, lambda shown: _publics(session, shown))
 
 
 @router.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -17,7 +18,8 @@ from api import ownership
 from api.access import EVERYONE_SIGNED_IN, Owner, allow
 from api.deps import SessionDep
 from api.idempotency import IdempotencyKey, Idempotent, replayed
-from api.pagination import After, Limit, Page, decode_cursor, page, row_id
+from api.lookups import Names
+from api.pagination import After, Limit, Page, decode_cursor, page, page_all, row_id
 from api.problems import problem_responses
 from core.errors import NotFound, Validation
 from core.timeutil import local_date, utcnow
@@ -317,31 +319,32 @@ class ProviderDay(BaseModel):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _provider_public(session: Session, provider: Provider) -> ProviderPublic:
-    assert provider.id is not None
-    districts = []
-    for district_id in providers_service.districts_served(session, provider.id):
-        area = geography_service.get(session, district_id)
-        if area is not None:
-            districts.append(DistrictRef(code=area.code, name=area.name))
-    items = [
-        catalog_service.get_item_or_raise(session, t.item_id).code
-        for t in pricing_service.tariffs_of_provider(session, provider.id)
-    ]
-    return ProviderPublic(
-        id=provider.public_id,
-        name=provider.name,
-        kind=str(provider.kind),
-        grade=provider.grade,
-        districts=districts,
-        priced_items=sorted(items),
+def _providers_public(session: Session, providers: Sequence[Provider]) -> list[ProviderPublic]:
+    """The providers with their districts and priced items, in a fixed number of queries."""
+    ids = [row_id(p) for p in providers]
+    served = providers_service.districts_served_by(session, ids)
+    priced = pricing_service.priced_item_ids(session, ids)
+    names = Names(session).need(
+        areas=[a for pid in ids for a in served[pid]],
+        items=[i for pid in ids for i in priced[pid]],
     )
 
+    def shown(provider: Provider) -> ProviderPublic:
+        districts = [names.area(a) for a in served[row_id(provider)]]
+        return ProviderPublic(
+            id=provider.public_id,
+            name=provider.name,
+            kind=str(provider.kind),
+            grade=provider.grade,
+            districts=[DistrictRef(code=a.code, name=a.name) for a in districts if a is not None],
+            priced_items=sorted(names.item(i) for i in priced[row_id(provider)]),
+        )
 
-def _skills(session: Session, worker: Worker) -> list[SkillPublic]:
-    assert worker.id is not None
-    levels = providers_service.skill_levels(session, worker.id)
-    return [SkillPublic(skill=skill, level=level) for skill, level in sorted(levels.items())]
+    return [shown(p) for p in providers]
+
+
+def _provider_public(session: Session, provider: Provider) -> ProviderPublic:
+    return _providers_public(session, [provider])[0]
 
 
 def _shift(row: Any) -> ShiftPublic:
@@ -352,20 +355,32 @@ def _certificate(row: Any) -> CertificatePublic:
     return CertificatePublic.model_validate(row, from_attributes=True)
 
 
+def _workers_public(session: Session, workers: Sequence[Worker]) -> list[WorkerPublic]:
+    """The workers with their provider and skills, in a fixed number of queries."""
+    names = Names(session).need(providers=[w.provider_id for w in workers])
+    levels = providers_service.skill_levels_of(session, [row_id(w) for w in workers])
+    return [
+        WorkerPublic(
+            id=worker.public_id,
+            provider=names.provider(worker.provider_id),
+            name=worker.name,
+            gender=str(worker.gender),
+            languages=list(worker.languages),
+            travel_mode=str(worker.travel_mode),
+            daily_limit_minutes=worker.daily_limit_minutes,
+            is_volunteer=worker.is_volunteer,
+            active=worker.active,
+            skills=[
+                SkillPublic(skill=skill, level=level)
+                for skill, level in sorted(levels[row_id(worker)].items())
+            ],
+        )
+        for worker in workers
+    ]
+
+
 def _worker_public(session: Session, worker: Worker) -> WorkerPublic:
-    provider = providers_service.get_or_raise(session, worker.provider_id)
-    return WorkerPublic(
-        id=worker.public_id,
-        provider=provider.public_id,
-        name=worker.name,
-        gender=str(worker.gender),
-        languages=list(worker.languages),
-        travel_mode=str(worker.travel_mode),
-        daily_limit_minutes=worker.daily_limit_minutes,
-        is_volunteer=worker.is_volunteer,
-        active=worker.active,
-        skills=_skills(session, worker),
-    )
+    return _workers_public(session, [worker])[0]
 
 
 def _worker_detail(session: Session, worker: Worker) -> WorkerDetail:
@@ -386,20 +401,30 @@ def _worker_detail(session: Session, worker: Worker) -> WorkerDetail:
     )
 
 
+def _tariffs_public(session: Session, rows: Sequence[ProviderTariff]) -> list[TariffPublic]:
+    """The tariffs with their items, in a fixed number of queries."""
+    names = Names(session).need(items=[r.item_id for r in rows])
+
+    def shown(row: ProviderTariff) -> TariffPublic:
+        item = names.item_row(row.item_id)
+        return TariffPublic(
+            item=item.code,
+            unit=str(item.unit),
+            unit_price_fen=row.unit_price_fen,
+            reference_price_fen=item.reference_price_fen,
+            guide_price_fen=item.guide_price_fen or None,
+            night_percent=row.night_percent,
+            holiday_percent=row.holiday_percent,
+            urgent_percent=row.urgent_percent,
+            radius_m=row.radius_m,
+            per_km_fen=row.per_km_fen,
+        )
+
+    return [shown(r) for r in rows]
+
+
 def _tariff_public(session: Session, row: ProviderTariff) -> TariffPublic:
-    item = catalog_service.get_item_or_raise(session, row.item_id)
-    return TariffPublic(
-        item=item.code,
-        unit=str(item.unit),
-        unit_price_fen=row.unit_price_fen,
-        reference_price_fen=item.reference_price_fen,
-        guide_price_fen=item.guide_price_fen or None,
-        night_percent=row.night_percent,
-        holiday_percent=row.holiday_percent,
-        urgent_percent=row.urgent_percent,
-        radius_m=row.radius_m,
-        per_km_fen=row.per_km_fen,
-    )
+    return _tariffs_public(session, [row])[0]
 
 
 def _district_id(session: Session, code: str | None) -> int | None:
@@ -460,7 +485,7 @@ def list_providers(
         limit=limit + 1,
         district_id=_district_id(session, district),
     )
-    return page(rows, limit, row_id, lambda p: _provider_public(session, p))
+    return page_all(rows, limit, row_id, lambda shown: _providers_public(session, shown))
 
 
 @router.get(
@@ -504,7 +529,7 @@ def list_workers(
     rows = providers_service.workers_page(
         session, provider.id, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, row_id, lambda w: _worker_public(session, w))
+    return page_all(rows, limit, row_id, lambda shown: _workers_public(session, shown))
 
 
 @router.post(
@@ -741,7 +766,7 @@ def list_tariffs(
     rows = pricing_service.tariffs_page(
         session, provider.id, after_id=decode_cursor(after), limit=limit + 1
     )
-    return page(rows, limit, row_id, lambda t: _tariff_public(session, t))
+    return page_all(rows, limit, row_id, lambda shown: _tariffs_public(session, shown))
 
 
 @router.put(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlmodel import Session, col, select
 
+from core.db import get_many
 from marketplace.catalog.models import Category, Item
 
 
@@ -17,6 +18,11 @@ def get_category_by_code(session: Session, code: str) -> Category | None:
 def get_item(session: Session, item_id: int) -> Item | None:
     """The item with this id, if any."""
     return session.get(Item, item_id)
+
+
+def items_by_id(session: Session, item_ids: Collection[int]) -> dict[int, Item]:
+    """The items with these ids, by id, in one query at most."""
+    return get_many(session, Item, item_ids)
 
 
 def get_item_by_code(session: Session, code: str) -> Item | None:

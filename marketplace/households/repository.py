@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlmodel import Session, col, select
 
+from core.db import get_many
 from marketplace.households.models import (
     FamilyProxy,
     Household,
@@ -40,6 +41,11 @@ def list_households(session: Session, *, community_id: int | None = None) -> Seq
 def get_member(session: Session, member_id: int) -> Member | None:
     """The member with this id."""
     return session.get(Member, member_id)
+
+
+def members_by_id(session: Session, member_ids: Collection[int]) -> dict[int, Member]:
+    """The members with these ids, by id, in one query at most."""
+    return get_many(session, Member, member_ids)
 
 
 def get_member_by_public_id(session: Session, public_id: str) -> Member | None:

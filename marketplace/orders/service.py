@@ -123,16 +123,24 @@ def _check_windows(service_date: date, windows: Sequence[TimeWindow]) -> None:
             raise Validation("time windows overlap")
 
 
-def _replace_windows(session: Session, order: Order, windows: Sequence[TimeWindow]) -> None:
+def _free_cancel_until(windows: Sequence[TimeWindow]) -> datetime:
+    return min(w.starts_at for w in windows) - timedelta(hours=FREE_CANCELLATION_HOURS)
+
+
+def _add_windows(session: Session, order: Order, windows: Sequence[TimeWindow]) -> None:
     assert order.id is not None
-    for old in repo.windows(session, order.id):
-        session.delete(old)
     for window in windows:
         session.add(
             OrderTimeWindow(order_id=order.id, starts_at=window.starts_at, ends_at=window.ends_at)
         )
-    first = min(w.starts_at for w in windows)
-    order.free_cancel_until = first - timedelta(hours=FREE_CANCELLATION_HOURS)
+
+
+def _replace_windows(session: Session, order: Order, windows: Sequence[TimeWindow]) -> None:
+    assert order.id is not None
+    for old in repo.windows(session, order.id):
+        session.delete(old)
+    _add_windows(session, order, windows)
+    order.free_cancel_until = _free_cancel_until(windows)
 
 
 def _check_recipient(session: Session, member_id: int | None, day: date) -> None:
@@ -203,10 +211,11 @@ def create_order(
         quoted_at=at,
         created_at=at,
         updated_at=at,
+        free_cancel_until=_free_cancel_until(data.windows),
     )
     session.add(order)
     session.flush()
-    _replace_windows(session, order, data.windows)
+    _add_windows(session, order, data.windows)
     _record(session, order, OrderEvent.CREATE, None, actor=actor, now=at)
     session.flush()
     return order
@@ -480,6 +489,13 @@ def windows_of(session: Session, order: Order) -> Sequence[OrderTimeWindow]:
     """The order's time windows."""
     assert order.id is not None
     return repo.windows(session, order.id)
+
+
+def windows_of_orders(
+    session: Session, order_ids: Sequence[int]
+) -> dict[int, list[OrderTimeWindow]]:
+    """The time windows of many orders, in one query, by order id."""
+    return repo.windows_of_orders(session, order_ids)
 
 
 def create_series(

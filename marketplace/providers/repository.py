@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
+from core.db import get_many
 from marketplace.providers.models import (
     Provider,
     ProviderDistrict,
@@ -22,6 +23,11 @@ from marketplace.providers.models import (
 def get(session: Session, provider_id: int) -> Provider | None:
     """The provider with this id."""
     return session.get(Provider, provider_id)
+
+
+def by_id(session: Session, provider_ids: Collection[int]) -> dict[int, Provider]:
+    """The providers with these ids, by id, in one query at most."""
+    return get_many(session, Provider, provider_ids)
 
 
 def get_by_public_id(session: Session, public_id: str) -> Provider | None:
@@ -53,6 +59,21 @@ def district_ids(session: Session, provider_id: int) -> list[int]:
     return list(session.exec(stmt).all())
 
 
+def district_ids_of(session: Session, provider_ids: Collection[int]) -> dict[int, list[int]]:
+    """The districts each of these providers serves, in one query, by provider id."""
+    found: dict[int, list[int]] = {pid: [] for pid in provider_ids}
+    if not found:
+        return found
+    stmt = (
+        select(ProviderDistrict.provider_id, ProviderDistrict.district_id)
+        .where(col(ProviderDistrict.provider_id).in_(sorted(found)))
+        .order_by(col(ProviderDistrict.provider_id), col(ProviderDistrict.district_id))
+    )
+    for provider_id, district_id in session.exec(stmt).all():
+        found[provider_id].append(district_id)
+    return found
+
+
 def service_points(session: Session, provider_id: int) -> Sequence[ServicePoint]:
     """A provider's bases and kitchens."""
     stmt = (
@@ -71,6 +92,11 @@ def get_service_point(session: Session, point_id: int) -> ServicePoint | None:
 def get_worker(session: Session, worker_id: int) -> Worker | None:
     """The worker with this id."""
     return session.get(Worker, worker_id)
+
+
+def workers_by_id(session: Session, worker_ids: Collection[int]) -> dict[int, Worker]:
+    """The workers with these ids, by id, in one query at most."""
+    return get_many(session, Worker, worker_ids)
 
 
 def get_worker_by_public_id(session: Session, public_id: str) -> Worker | None:

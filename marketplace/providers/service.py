@@ -128,6 +128,11 @@ def add_service_point(session: Session, provider_id: int, data: ServicePointCrea
     return point
 
 
+def districts_served_by(session: Session, provider_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The districts each of these providers serves, in one query, by provider id."""
+    return repo.district_ids_of(session, provider_ids)
+
+
 def list_service_points(session: Session, provider_id: int) -> Sequence[ServicePoint]:
     """A provider's bases and kitchens."""
     get_or_raise(session, provider_id)
@@ -241,6 +246,14 @@ def skill_level(session: Session, worker_id: int, skill: str) -> int | None:
 def skill_levels(session: Session, worker_id: int) -> dict[str, int]:
     """Every skill of the worker with its level."""
     return {row.skill: row.level for row in repo.skills(session, worker_id)}
+
+
+def skill_levels_of(session: Session, worker_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Every skill of each of these workers with its level, in one query, by worker id."""
+    found: dict[int, dict[str, int]] = {wid: {} for wid in worker_ids}
+    for row in repo.skills_of(session, worker_ids):
+        found[row.worker_id][row.skill] = row.level
+    return found
 
 
 def _certificate(worker_id: int, data: CertificateIn) -> WorkerCertificate:
