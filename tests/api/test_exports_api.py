@@ -1,6 +1,6 @@
 """Audit report exports over HTTP: 202 and a queued export, idempotent requests, auditors and
 administrators only, the file once done (each download logged), a broker that refuses the task,
-and a real Celery worker building exports to the end."""
+and a real Celery worker building exports (and running the audit rules) to the end."""
 
 from __future__ import annotations
 
@@ -221,16 +221,25 @@ def _until_finished(world: World, url: str, log: Path, timeout_s: float = 120) -
     pytest.fail(f"{url} not finished after {timeout_s:.0f} s:\n{log_text(log)}")
 
 
-def test_a_worker_builds_both_formats_to_the_end(
+def test_a_worker_builds_both_formats_and_runs_the_rules_to_the_end(
     worker_world: World, configured: str, tmp_path: Path
 ) -> None:
     world = worker_world
     csv_export = _request(world, format="csv").json()
     xlsx_export = _request(world, "admin", format="xlsx").json()
+    queued_run = world.client.post(
+        "/audit/runs", json={"month": MONTH}, headers=as_(world, "admin", uuid.uuid4().hex)
+    )
+    assert queued_run.status_code == 202, queued_run.text
     log = tmp_path / "worker.log"
     with running_worker(tmp_path, _worker_env(configured), log, get_settings().task_queue):
         csv_done = _until_finished(world, csv_export["url"], log)
         xlsx_done = _until_finished(world, xlsx_export["url"], log)
+        run_done = _until_finished(world, queued_run.json()["url"], log)
+    # The audit run (audit.run) went through the same worker.
+    assert run_done["status"] == "done", f"{run_done}\n{log_text(log)}"
+    assert run_done["visits"] == 1 and run_done["ledger_ok"] is True
+    assert run_done["started_at"] and run_done["finished_at"]
     for done, media in ((csv_done, ZIP), (xlsx_done, XLSX)):
         assert done["status"] == "done", f"{done}\n{log_text(log)}"
         assert done["started_at"] and done["finished_at"] and done["reconciles"] is True
