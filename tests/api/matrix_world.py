@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -82,7 +82,11 @@ ROLE_OF: dict[Persona, Role] = {
 
 @dataclass
 class Side:
-    """One side's objects: path-parameter values, and the rows fresh objects are made under."""
+    """One side's objects: path-parameter values, and the rows fresh objects are made under.
+
+    ``values`` is keyed by path-parameter name, or by ``owner:name`` where one name means
+    different objects under different owners (``run_id``: a solve run, an audit run).
+    """
 
     name: str
     household: Household
@@ -91,6 +95,7 @@ class Side:
     provider: Provider
     worker: Worker
     dispatcher: UserAccount  # the provider's dispatcher: it starts the side's solve runs
+    audit_run: AuditRun
     values: dict[str, str] = field(default_factory=dict)
 
 
@@ -101,7 +106,6 @@ class World:
     a: Side
     b: Side
     personas: dict[Persona, str]
-    audit_run_id: int
 
     def side(self, own: bool) -> Side:
         """Side A for the own object, side B for someone else's."""
@@ -218,9 +222,9 @@ def _run(session: Session, side: Side) -> SolveRun:
     return run
 
 
-def _finding(session: Session, side: Side, audit_run_id: int) -> Finding:
+def _finding(session: Session, side: Side) -> Finding:
     """An open finding about the side's provider."""
-    assert side.provider.id is not None
+    assert side.provider.id is not None and side.audit_run.id is not None
     key = f"matrix:{uuid.uuid4().hex}"
     finding = Finding(
         public_id=new_public_id("fnd"),
@@ -232,8 +236,8 @@ def _finding(session: Session, side: Side, audit_run_id: int) -> Finding:
         severity="low",
         summary="made by the authorization matrix",
         provider_ids=[side.provider.id],
-        first_run_id=audit_run_id,
-        last_run_id=audit_run_id,
+        first_run_id=side.audit_run.id,
+        last_run_id=side.audit_run.id,
         updated_at=ORDERED,
     )
     session.add(finding)
@@ -256,7 +260,12 @@ def _export(session: Session, side: Side) -> AuditExport:
     return export
 
 
-def _side(session: Session, name: str, audit_run_id: int) -> Side:
+def _side(session: Session, name: str) -> Side:
+    audit_run = AuditRun(
+        public_id=new_public_id("aud"), month=MONTH, actor="matrix", started_at=ORDERED
+    )
+    session.add(audit_run)
+    session.flush()
     household, _ = f.make_household(session)
     provider = f.make_provider(session)
     worker = f.make_worker(session, provider=provider)
@@ -265,7 +274,7 @@ def _side(session: Session, name: str, audit_run_id: int) -> Side:
         session, f"mx-{name}-dispatcher", Role.DISPATCHER, provider_id=provider.id
     )
     elder, proxy = _elder(session, household, phone)
-    side = Side(name, household, elder, phone, provider, worker, dispatcher)
+    side = Side(name, household, elder, phone, provider, worker, dispatcher, audit_run)
     user = make_account(session, f"mx-{name}-user", Role.DISPATCHER)
     status = _application(session, side)
     side.values = {
@@ -275,8 +284,9 @@ def _side(session: Session, name: str, audit_run_id: int) -> Side:
         "status_id": str(status.id),
         "provider_id": provider.public_id,
         "worker_id": worker.public_id,
-        "run_id": _run(session, side).public_id,
-        "finding_id": _finding(session, side, audit_run_id).public_id,
+        "run:run_id": _run(session, side).public_id,
+        "audit_run:run_id": audit_run.public_id,
+        "finding_id": _finding(session, side).public_id,
         "export_id": _export(session, side).public_id,
         "user_id": user.public_id,
         "item_code": ITEM,
@@ -288,13 +298,7 @@ def _side(session: Session, name: str, audit_run_id: int) -> Side:
 def build_world() -> World:
     """Both sides and the personas (side A's where the role has a side)."""
     with unit_of_work() as session:
-        audit_run = AuditRun(
-            public_id=new_public_id("aud"), month=MONTH, actor="matrix", started_at=ORDERED
-        )
-        session.add(audit_run)
-        session.flush()
-        assert audit_run.id is not None
-        a, b = _side(session, "a", audit_run.id), _side(session, "b", audit_run.id)
+        a, b = _side(session, "a"), _side(session, "b")
         links: dict[Persona, dict[str, Any]] = {
             Persona.HOUSEHOLD: member_links(a.elder),
             Persona.PROXY: {"phone": a.proxy_phone},
@@ -310,7 +314,7 @@ def build_world() -> World:
             if p is not Persona.PROVIDER_DISPATCHER
         }
         personas[Persona.PROVIDER_DISPATCHER] = a.dispatcher.public_id
-        return World(a, b, personas, audit_run.id)
+        return World(a, b, personas)
 
 
 # --- fresh objects for calls that change state ---------------------------------------------
@@ -334,28 +338,34 @@ FRESH: dict[str, Fresh] = {
     ),
     "status_id": lambda s, w, side, p: str(_application(s, side).id),
     "worker_id": _fresh_worker,
-    "run_id": lambda s, w, side, p: _run(s, side).public_id,
-    "finding_id": lambda s, w, side, p: _finding(s, side, w.audit_run_id).public_id,
+    "run:run_id": lambda s, w, side, p: _run(s, side).public_id,
+    "finding_id": lambda s, w, side, p: _finding(s, side).public_id,
     "export_id": lambda s, w, side, p: _export(s, side).public_id,
 }
 """Path parameters whose objects a call may change, so each such call gets new ones (the
 others, a provider, an account, an item code, are shared: no call hides them)."""
 
 
+def key(table: Mapping[str, Any], owner: str, name: str) -> str | None:
+    """The key of a path parameter in a table: ``owner:name`` before ``name``."""
+    return next((k for k in (f"{owner}:{name}", name) if k in table), None)
+
+
 def values(
-    world: World, *, own: bool, names: list[str], persona: Persona, fresh: bool
+    world: World, *, own: bool, owner: str, names: list[str], persona: Persona, fresh: bool
 ) -> dict[str, str]:
-    """The side's value of each path parameter named (new objects with ``fresh``); a name
-    without a value is left out."""
+    """The side's value of each path parameter named, for a route of this owner (new objects
+    with ``fresh``); a name without a value is left out."""
     side = world.side(own)
     found: dict[str, str] = {}
     with unit_of_work() as session:
         for name in names:
-            make = FRESH.get(name) if fresh else None
+            make = key(FRESH, owner, name) if fresh else None
+            known = key(side.values, owner, name)
             if make is not None:
-                found[name] = make(session, world, side, persona)
-            elif name in side.values:
-                found[name] = side.values[name]
+                found[name] = FRESH[make](session, world, side, persona)
+            elif known is not None:
+                found[name] = side.values[known]
     return found
 
 
@@ -396,7 +406,8 @@ STATES: dict[str, Callable[[Session, str], Any]] = {
     "status_id": lambda session, value: _row(session.get(ProtectedStatus, int(value))),
     "provider_id": _by_public_id(Provider),
     "worker_id": _by_public_id(Worker),
-    "run_id": _by_public_id(SolveRun),
+    "run:run_id": _by_public_id(SolveRun),
+    "audit_run:run_id": _by_public_id(AuditRun),
     "finding_id": _by_public_id(Finding),
     "export_id": _by_public_id(AuditExport),
     "user_id": _by_public_id(UserAccount),
@@ -404,9 +415,11 @@ STATES: dict[str, Callable[[Session, str], Any]] = {
 """The rows behind each kind of path parameter, read whole."""
 
 
-def states(found: dict[str, str]) -> dict[str, Any]:
-    """The rows behind the path parameters given, as they are now."""
+def states(owner: str, found: dict[str, str]) -> dict[str, Any]:
+    """The rows behind the path parameters given (of a route of this owner), as they are now."""
     with read_only() as session:
         return {
-            name: STATES[name](session, value) for name, value in found.items() if name in STATES
+            name: STATES[k](session, value)
+            for name, value in found.items()
+            if (k := key(STATES, owner, name)) is not None
         }

@@ -236,9 +236,9 @@ def _call(
     return got.status_code, got.text[:200]
 
 
-def _rules(method: str, route: RouteContext) -> tuple[list[str], dict[Persona, Sees]]:
-    """The route's path-parameter names and each admitted persona's rule; AssertionError when
-    one is missing."""
+def _rules(method: str, route: RouteContext) -> tuple[Owner, list[str], dict[Persona, Sees]]:
+    """The route's owner, path-parameter names and each admitted persona's rule;
+    AssertionError when one is missing."""
     where = f"{method} {route.path}"
     access = declared(route)
     assert access is not None, f"{where} declares no access rule"
@@ -257,12 +257,12 @@ def _rules(method: str, route: RouteContext) -> tuple[list[str], dict[Persona, S
             "does this account see every such object or only its own?"
         )
         rules[persona] = rule
-    return names, rules
+    return access.owner, names, rules
 
 
 @pytest.mark.parametrize(("method", "route"), OBJECT_ROUTES, ids=[_id(r) for r in OBJECT_ROUTES])
 def test_own_and_someone_elses_objects(method: str, route: RouteContext, world: World) -> None:
-    names, rules = _rules(method, route)
+    owner, names, rules = _rules(method, route)
     key = (method, route.path or "")
     needs = names + [n for n in BODIES.get(key, ((), None))[0] if n not in names]
     client = TestClient(APP, raise_server_exceptions=False)
@@ -271,17 +271,22 @@ def test_own_and_someone_elses_objects(method: str, route: RouteContext, world: 
         where = f"{method} {route.path} as {persona.value}"
         # A call that may change state gets new objects, so no earlier call decides its answer.
         fresh = method != "GET"
-        theirs = values(world, own=False, names=needs, persona=persona, fresh=fresh)
-        mine = values(world, own=True, names=needs, persona=persona, fresh=fresh)
+        theirs, mine = (
+            values(world, own=own, owner=owner.value, names=needs, persona=persona, fresh=fresh)
+            for own in (False, True)
+        )
         missing = [n for n in needs if n not in theirs or n not in mine]
-        assert not missing, f"{method} {route.path}: no fixture for path parameter {missing[0]}"
+        assert not missing, (
+            f"{method} {route.path}: no fixture for path parameter {missing[0]} "
+            f"(of Owner.{owner.name}): add it to the sides' values in tests/api/matrix_world.py"
+        )
         # Someone else's first: it must not change anything the own call then finds.
-        before = states(theirs)
+        before = states(owner.value, theirs)
         status, said = _call(client, method, route, world.personas[persona], theirs)
         if rule is Sees.OWN:
             if status != HIDDEN:
                 wrong.append(f"{where}: someone else's answered {status}, not {HIDDEN}: {said}")
-            if states(theirs) != before:
+            if states(owner.value, theirs) != before:
                 wrong.append(f"{where}: someone else's object changed ({status})")
         elif status in REFUSED or status >= 500:
             wrong.append(f"{where}: someone else's answered {status}, sees all: {said}")
