@@ -94,6 +94,9 @@ SEES: dict[tuple[Owner, Persona], Sees] = {
     (Owner.EXPORT, P.AUDITOR): Sees.ALL,
     (Owner.EXPORT, P.CIVIL_AFFAIRS_AUDITOR): Sees.ALL,
     (Owner.EXPORT, P.ADMIN): Sees.ALL,
+    (Owner.AUDIT_RUN, P.AUDITOR): Sees.ALL,
+    (Owner.AUDIT_RUN, P.CIVIL_AFFAIRS_AUDITOR): Sees.ALL,
+    (Owner.AUDIT_RUN, P.ADMIN): Sees.ALL,
     (Owner.ACCOUNT, P.ADMIN): Sees.ALL,
 }
 """Whose objects of a kind (the route's declared owner) each account sees."""
