@@ -21,6 +21,7 @@ from api.routers import (
     subsidy,
     worker,
 )
+from api.web import console
 
 
 def create_app() -> FastAPI:
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
     app.include_router(dispatch.router)
     app.include_router(subsidy.router)
     app.include_router(auditor.router)
+    console.install(app)
     return app
 
 

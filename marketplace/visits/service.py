@@ -334,3 +334,9 @@ def worker_day(session: Session, worker_id: int, on: date) -> list[StopOfDay]:
             )
         )
     return stops
+
+
+def visits_by_public_ids(session: Session, public_ids: Sequence[str]) -> list[Visit]:
+    """The visits with these public ids, in the order asked (unknown ids are left out)."""
+    found = {visit.public_id: visit for visit in repo.by_public_ids(session, public_ids)}
+    return [found[ref] for ref in public_ids if ref in found]
