@@ -5,6 +5,11 @@ whose objects it touches (``owner``). The role check happens here (403 for other
 ownership check happens in the handler through ``api.ownership`` (404 for someone else's
 object, so ids do not tell whether an object exists). The authorization-matrix test reads these
 declarations from the app's route table: a route without one fails it.
+
+The web console's pages declare their access with the same ``Access`` (``console=True``, made by
+``api.web.access``) and share the role check and the personal-data log (``admit``); they sign in
+with a cookie instead of a bearer token, so ``api_routes`` leaves them out and
+``console_routes`` lists them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
+from sqlmodel import Session
 from starlette.routing import BaseRoute
 
 from api.auth import current_account
@@ -49,9 +55,25 @@ class Access:
     owner: Owner
     public: bool = False
     personal_data: bool = False  # auditor reads are logged
+    console: bool = False  # a web console page (cookie session), not an API operation
 
 
 ACCESS_ATTRIBUTE = "__linli_access__"
+
+
+def admit(request: Request, session: Session, account: UserAccount, access: Access) -> UserAccount:
+    """The signed-in account if its role is admitted (else Forbidden); a read of personal data
+    by an auditor or administrator is logged first."""
+    if Role(account.role) not in access.roles:
+        allowed = ", ".join(sorted(r.value for r in access.roles))
+        raise Forbidden(
+            f"{account.role} accounts may not {request.method} this; it is for: {allowed}"
+        )
+    if access.personal_data and Role(account.role) in (Role.AUDITOR, Role.ADMIN):
+        # PostgreSQL text cannot hold NUL; the path is logged before it is validated.
+        path = request.url.path.replace("\x00", "\\0")
+        accounts_service.log_personal_read(session, account, method=request.method, path=path)
+    return account
 
 
 def _checker(access: Access) -> Callable[..., Any]:
@@ -66,16 +88,7 @@ def _checker(access: Access) -> Callable[..., Any]:
     def check(
         request: Request, session: SessionDep, account: UserAccount = Depends(current_account)
     ) -> UserAccount:
-        if Role(account.role) not in access.roles:
-            allowed = ", ".join(sorted(r.value for r in access.roles))
-            raise Forbidden(
-                f"{account.role} accounts may not {request.method} this; it is for: {allowed}"
-            )
-        if access.personal_data and Role(account.role) in (Role.AUDITOR, Role.ADMIN):
-            # PostgreSQL text cannot hold NUL; the path is logged before it is validated.
-            path = request.url.path.replace("\x00", "\\0")
-            accounts_service.log_personal_read(session, account, method=request.method, path=path)
-        return account
+        return admit(request, session, account, access)
 
     setattr(check, ACCESS_ATTRIBUTE, access)
     return check
@@ -109,15 +122,28 @@ def declared(route: APIRoute | RouteContext) -> Access | None:
     return found[0] if len(found) == 1 else None
 
 
-def api_routes(routes: Sequence[BaseRoute]) -> list[tuple[str, RouteContext]]:
-    """(method, route) for every API route of an app, routers included, sorted by path."""
-    found = [
-        (method, context)
-        for context in iter_route_contexts(routes)
-        if isinstance(context.original_route, APIRoute)
-        for method in sorted(context.methods or ())
-    ]
+def _routes(routes: Sequence[BaseRoute], *, console: bool) -> list[tuple[str, RouteContext]]:
+    found = []
+    for context in iter_route_contexts(routes):
+        if not isinstance(context.original_route, APIRoute):
+            continue
+        access = declared(context)
+        # A route declaring nothing counts as an API route, where the matrix test refuses it.
+        if (access is not None and access.console) is not console:
+            continue
+        found += [(method, context) for method in sorted(context.methods or ())]
     return sorted(found, key=lambda item: (item[1].path or "", item[0]))
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> list[tuple[str, RouteContext]]:
+    """(method, route) for every API route of an app, routers included, sorted by path (web
+    console pages left out)."""
+    return _routes(routes, console=False)
+
+
+def console_routes(routes: Sequence[BaseRoute]) -> list[tuple[str, RouteContext]]:
+    """(method, route) for every web console page of an app, sorted by path."""
+    return _routes(routes, console=True)
 
 
 EVERYONE_SIGNED_IN = tuple(Role)

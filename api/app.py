@@ -23,6 +23,7 @@ from api.routers import (
     subsidy,
     worker,
 )
+from api.web import console
 
 
 def create_app() -> FastAPI:
@@ -50,6 +51,7 @@ def create_app() -> FastAPI:
     app.include_router(auditor.router)
     app.include_router(audit_runs.router)
     app.include_router(exports.router)
+    console.install(app)
     return app
 
 

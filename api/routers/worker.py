@@ -21,15 +21,13 @@ from api.access import Owner, allow
 from api.deps import SessionDep
 from api.problems import problem_responses
 from api.routers.providers import Day, Progress, tally
-from core.errors import InvalidState, Validation
+from core.errors import Validation
 from core.timeutil import local_date, utcnow
 from marketplace.accounts.models import Role, UserAccount
-from marketplace.catalog import service as catalog_service
-from marketplace.households import service as households_service
 from marketplace.orders import service as orders_service
 from marketplace.providers import service as providers_service
 from marketplace.visits import service as visits_service
-from marketplace.visits.models import CheckMethod, ConfirmationMethod, EditReason, Visit
+from marketplace.visits.models import CheckMethod, EditReason, Visit
 
 router = APIRouter(tags=["visits"])
 
@@ -159,36 +157,26 @@ def my_route(
     """The worker's own stops of one service date, in order, with each household's address and
     coordinates; only that date's stops (another date shows that date's own, or none)."""
     on = day or local_date(utcnow())
-    booked = orders_service.bookings_on_day(session, on, worker_id=account.worker_id or -1)
-    visits = visits_service.visits_of_orders(session, [o.id for _, o in booked if o.id])
-    stops: list[RouteStop] = []
-    for booking, order in booked:
-        assert order.id is not None
-        if order.service_date != on:  # the query says so; the address rule depends on it
-            continue
-        household = households_service.get_or_raise(session, order.household_id)
-        member = households_service.get_member_or_raise(session, order.recipient_member_id)
-        item = catalog_service.get_item_or_raise(session, order.item_id)
-        visit = visits.get(order.id)
-        stops.append(
-            RouteStop(
-                sequence=len(stops) + 1,
-                order=order.public_id,
-                item=item.code,
-                item_name=item.name_zh,
-                recipient=member.name,
-                address=household.address,
-                lat=household.lat,
-                lon=household.lon,
-                planned_start=booking.starts_at,
-                planned_end=booking.ends_at,
-                status=str(order.status),
-                progress=orders_service.progress_of(order.status),
-                notes=order.notes,
-                check_in_at=visit.check_in_at if visit else None,
-                check_out_at=visit.check_out_at if visit else None,
-            )
+    stops = [
+        RouteStop(
+            sequence=stop.sequence,
+            order=stop.order.public_id,
+            item=stop.item_code,
+            item_name=stop.item_name_zh,
+            recipient=stop.recipient,
+            address=stop.address,
+            lat=stop.lat,
+            lon=stop.lon,
+            planned_start=stop.planned_start,
+            planned_end=stop.planned_end,
+            status=str(stop.order.status),
+            progress=stop.progress,
+            notes=stop.order.notes,
+            check_in_at=stop.visit.check_in_at if stop.visit else None,
+            check_out_at=stop.visit.check_out_at if stop.visit else None,
         )
+        for stop in visits_service.worker_day(session, account.worker_id or -1, on)
+    ]
     worker = providers_service.get_worker_or_raise(session, account.worker_id or -1)
     return MyRoute(
         worker=worker.public_id,
@@ -267,17 +255,11 @@ def confirm_visit(
     (a wrong code: 422; five wrong codes within 15 minutes: 429 with Retry-After, whatever the
     code; not checked out yet or confirmed already: 409)."""
     order = ownership.order_for(session, account, order_id)
-    visit = visits_service.get_for_order(session, order)
-    if visit is None:
-        raise InvalidState("the worker has not checked in yet")
-    at = utcnow()
     try:
-        confirmed = visits_service.confirm_by_household(
-            session, visit, method=ConfirmationMethod.CODE, at=at, code=body.code
+        confirmed = visits_service.confirm_with_code(
+            session, order, body.code, actor=ownership.actor(account), at=utcnow()
         )
     except Validation:
         session.commit()  # a wrong code counts towards the limit even though the request fails
         raise
-    # Confirmed by the household, the visit's money is final: the order is settled.
-    orders_service.settle(session, order, actor=f"{account.role}:{account.public_id}", now=at)
     return _visit_public(session, confirmed)

@@ -269,6 +269,24 @@ def rotate_refresh(
     return account, issue_refresh(session, account, family=row.family, now=at)
 
 
+def live_login(
+    session: Session, raw: str, *, now: datetime | None = None
+) -> tuple[UserAccount, str]:
+    """The active account a live refresh token (not used, revoked or expired) belongs to, and
+    its login (family); Unauthorized otherwise. Nothing is rotated: the web console keeps one
+    token for its session, so a logout, a logout everywhere or a disabled account ends it."""
+    at = now or utcnow()
+    row = repo.refresh_by_hash(session, _digest(raw))
+    if row is None or row.revoked_at is not None or row.used_at is not None:
+        raise Unauthorized("the session has ended; sign in again")
+    if row.expires_at <= at:
+        raise Unauthorized("the session has expired; sign in again")
+    account = get_or_raise(session, row.user_id)
+    if not account.active:
+        raise Unauthorized("the account is disabled")
+    return account, row.family
+
+
 def logout(session: Session, raw: str, *, now: datetime | None = None) -> None:
     """Revoke the login the refresh token belongs to (unknown tokens are ignored)."""
     row = repo.refresh_by_hash(session, _digest(raw))

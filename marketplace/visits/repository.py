@@ -31,3 +31,11 @@ def for_orders(session: Session, order_ids: Sequence[int]) -> Sequence[Visit]:
         return []
     stmt = select(Visit).where(col(Visit.order_id).in_(list(order_ids))).order_by(col(Visit.id))
     return session.exec(stmt).all()
+
+
+def by_public_ids(session: Session, public_ids: Sequence[str]) -> Sequence[Visit]:
+    """The visits with these public ids (unknown ids are left out), by id."""
+    if not public_ids:
+        return []
+    stmt = select(Visit).where(col(Visit.public_id).in_(list(public_ids))).order_by(col(Visit.id))
+    return session.exec(stmt).all()

@@ -10,7 +10,8 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -18,6 +19,8 @@ from core.errors import InvalidState, NotFound, Validation
 from core.ids import new_public_id
 from core.timeutil import local_date
 from marketplace.accounts import throttle
+from marketplace.catalog import service as catalog_service
+from marketplace.households import service as households_service
 from marketplace.households.models import Household
 from marketplace.orders import service as orders_service
 from marketplace.orders.models import Order
@@ -263,3 +266,77 @@ def edits(session: Session, visit: Visit) -> Sequence[VisitEdit]:
 def visits_of_orders(session: Session, order_ids: Sequence[int]) -> dict[int, Visit]:
     """The visits of these orders, by order id (orders without a visit are left out)."""
     return {visit.order_id: visit for visit in repo.for_orders(session, order_ids)}
+
+
+def confirm_with_code(
+    session: Session, order: Order, code: str, *, actor: str, at: datetime
+) -> Visit:
+    """The household confirms the order's visit with the worker's one-time code, and the order
+    is settled (its money is final). InvalidState before check-in; wrong codes as in
+    ``confirm_by_household``: the caller commits even when this raises Validation."""
+    visit = get_for_order(session, order)
+    if visit is None:
+        raise InvalidState("the worker has not checked in yet")
+    confirmed = confirm_by_household(
+        session, visit, method=ConfirmationMethod.CODE, at=at, code=code
+    )
+    orders_service.settle(session, order, actor=actor, now=at)
+    return confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class StopOfDay:
+    """One stop of a worker's day, with the household's address (that day's stops only)."""
+
+    sequence: int
+    order: Order
+    item_code: str
+    item_name_zh: str
+    item_name_en: str
+    recipient: str
+    address: str
+    lat: float
+    lon: float
+    planned_start: datetime
+    planned_end: datetime
+    progress: str
+    visit: Visit | None
+
+
+def worker_day(session: Session, worker_id: int, on: date) -> list[StopOfDay]:
+    """The worker's booked stops of one service date, in order. Addresses appear only for the
+    stops of the date asked (the rule the worker's route follows)."""
+    booked = orders_service.bookings_on_day(session, on, worker_id=worker_id)
+    visits = visits_of_orders(session, [o.id for _, o in booked if o.id])
+    stops: list[StopOfDay] = []
+    for booking, order in booked:
+        assert order.id is not None
+        if order.service_date != on:  # the query says so; the address rule depends on it
+            continue
+        household = households_service.get_or_raise(session, order.household_id)
+        member = households_service.get_member_or_raise(session, order.recipient_member_id)
+        item = catalog_service.get_item_or_raise(session, order.item_id)
+        stops.append(
+            StopOfDay(
+                sequence=len(stops) + 1,
+                order=order,
+                item_code=item.code,
+                item_name_zh=item.name_zh,
+                item_name_en=item.name_en,
+                recipient=member.name,
+                address=household.address,
+                lat=household.lat,
+                lon=household.lon,
+                planned_start=booking.starts_at,
+                planned_end=booking.ends_at,
+                progress=orders_service.progress_of(order.status),
+                visit=visits.get(order.id),
+            )
+        )
+    return stops
+
+
+def visits_by_public_ids(session: Session, public_ids: Sequence[str]) -> list[Visit]:
+    """The visits with these public ids, in the order asked (unknown ids are left out)."""
+    found = {visit.public_id: visit for visit in repo.by_public_ids(session, public_ids)}
+    return [found[ref] for ref in public_ids if ref in found]
