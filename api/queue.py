@@ -3,15 +3,19 @@ broker that refuses a task is answered with."""
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 
 from celery import Celery
+from sqlmodel import Session
 
 from core.celery_app import create_celery
 from core.errors import DomainError
 from core.settings import get_settings
 
 MAX_APPS = 4
+log = logging.getLogger(__name__)
 
 
 class QueueUnavailable(DomainError):
@@ -38,3 +42,29 @@ def celery() -> Celery:
                 _apps.pop(next(iter(_apps))).close()
             app = _apps[key] = create_celery(settings)
         return app
+
+
+def send(
+    session: Session,
+    task: str,
+    row_id: int,
+    *,
+    what: str,
+    soft_time_limit: int,
+    time_limit: int,
+    fail: Callable[[str], object],
+) -> None:
+    """Send committed work (row ``row_id``) to the workers as ``task``. If the broker refuses
+    it, ``fail(reason)`` marks the work failed, that is committed, and QueueUnavailable (503)
+    says which (``what``, e.g. "export exp_…") could not be queued."""
+    try:
+        celery().send_task(
+            task, args=[row_id], soft_time_limit=soft_time_limit, time_limit=time_limit
+        )
+    except Exception as exc:
+        log.exception("could not queue %s", what)
+        fail(f"could not be queued: {type(exc).__name__}")
+        session.commit()
+        raise QueueUnavailable(
+            f"{what} could not be queued ({type(exc).__name__}); try again"
+        ) from exc

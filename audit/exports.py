@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from audit import export, reports
+from audit import export, reports, work
 from audit import repository as repo
 from audit.models import WORK_FINISHED, AuditExport, WorkStatus
 from core.errors import InvalidState, NotFound, Validation
@@ -35,8 +35,6 @@ MEDIA_TYPES: dict[str, str] = {
 MAX_SAMPLE_SIZE = 500
 MAX_SEED_LENGTH = 80
 SHOWN_DIFFERENCES = 5
-MAX_ATTEMPTS = 3
-MAX_ERROR_LENGTH = 2000
 TASK = "audit.export"  # sent by name: the API does not import the task module
 SOFT_TIME_LIMIT_S = 600  # a month of tens of thousands of visits renders in well under this
 TIME_LIMIT_S = 660
@@ -117,20 +115,7 @@ def content(session: Session, row: AuditExport) -> bytes:
 def start(session: Session, export_id: int, *, now: datetime | None = None) -> AuditExport | None:
     """Mark an export running; None when it is finished already (a task delivered again skips
     it) or has been tried too often (then it is failed)."""
-    row = repo.lock_export(session, export_id)
-    if row is None or WorkStatus(row.status) in WORK_FINISHED:
-        return None
-    if row.attempts >= MAX_ATTEMPTS:
-        _finish_failed(row, f"gave up after {row.attempts} attempts", now)
-        session.add(row)
-        session.flush()
-        return None
-    row.status = WorkStatus.RUNNING
-    row.attempts += 1
-    row.started_at = now or utcnow()
-    session.add(row)
-    session.flush()
-    return row
+    return work.start(session, repo.lock_export(session, export_id), now=now)
 
 
 def _zip(paths: Sequence[Path]) -> bytes:
@@ -196,20 +181,8 @@ def finish(
     return row
 
 
-def _finish_failed(row: AuditExport, error: str, now: datetime | None) -> None:
-    row.status = WorkStatus.FAILED
-    row.finished_at = now or utcnow()
-    row.error = error[:MAX_ERROR_LENGTH]
-
-
 def fail(
     session: Session, export_id: int, error: str, *, now: datetime | None = None
 ) -> AuditExport | None:
     """Mark an export failed with why; None if it is finished already."""
-    row = repo.lock_export(session, export_id)
-    if row is None or WorkStatus(row.status) in WORK_FINISHED:
-        return None
-    _finish_failed(row, error, now)
-    session.add(row)
-    session.flush()
-    return row
+    return work.fail(session, repo.lock_export(session, export_id), error, now=now)

@@ -17,10 +17,9 @@ from typing import Any
 from sqlmodel import Session
 
 from audit import repository as repo
-from audit import rules
+from audit import rules, work
 from audit.facts import Hit, MonthFacts, SubjectKind, Thresholds, VisitFact
 from audit.models import (
-    WORK_FINISHED,
     AuditRun,
     Finding,
     FindingEvent,
@@ -221,8 +220,6 @@ def run_month(
 RUN_TASK = "audit.run"  # sent by name: the API does not import the task module
 RUN_SOFT_TIME_LIMIT_S = 900  # a month of 50,000 visits runs in about 10 s
 RUN_TIME_LIMIT_S = 960
-MAX_RUN_ATTEMPTS = 3
-MAX_RUN_ERROR = 2000
 
 
 def queue_run(
@@ -266,20 +263,7 @@ def get_run_or_raise(session: Session, public_id: str) -> AuditRun:
 def start_run(session: Session, run_id: int, *, now: datetime | None = None) -> AuditRun | None:
     """Mark a queued run running; None when it is finished already (a task delivered again
     skips it) or was tried too often (then it is failed)."""
-    run = repo.lock_run(session, run_id)
-    if run is None or WorkStatus(run.status) in WORK_FINISHED:
-        return None
-    if run.attempts >= MAX_RUN_ATTEMPTS:
-        _fail(run, f"gave up after {run.attempts} attempts", now)
-        session.add(run)
-        session.flush()
-        return None
-    run.status = WorkStatus.RUNNING
-    run.attempts += 1
-    run.started_at = now or utcnow()
-    session.add(run)
-    session.flush()
-    return run
+    return work.start(session, repo.lock_run(session, run_id), now=now)
 
 
 def execute_run(session: Session, run_id: int) -> RunOutcome | None:
@@ -290,23 +274,11 @@ def execute_run(session: Session, run_id: int) -> RunOutcome | None:
     return run_month(session, run.month, actor=run.actor, only=run.only_rules or None, queued=run)
 
 
-def _fail(run: AuditRun, error: str, now: datetime | None) -> None:
-    run.status = WorkStatus.FAILED
-    run.finished_at = now or utcnow()
-    run.error = error[:MAX_RUN_ERROR]
-
-
 def fail_run(
     session: Session, run_id: int, error: str, *, now: datetime | None = None
 ) -> AuditRun | None:
     """Mark a run failed with why; None if it is finished already."""
-    run = repo.lock_run(session, run_id)
-    if run is None or WorkStatus(run.status) in WORK_FINISHED:
-        return None
-    _fail(run, error, now)
-    session.add(run)
-    session.flush()
-    return run
+    return work.fail(session, repo.lock_run(session, run_id), error, now=now)
 
 
 def runs_newest(session: Session, *, before_id: int | None, limit: int) -> Sequence[AuditRun]:

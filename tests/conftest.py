@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,50 @@ def configured(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     yield db_url
     dispose_engines()
     get_settings.cache_clear()
+
+
+@contextmanager
+def database_copy(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """A migrated database of ``backend`` (a copy of the session's template, in ``folder`` for
+    SQLite), dropped afterwards: for fixtures wider than one test."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = folder / "db.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"linli_m_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def module_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database for a whole module, the application's settings pointed at it."""
+    with (
+        database_copy(backend, request, tmp_path_factory.mktemp("module-db")) as url,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("LINLI_DATABASE_URL", url)
+        patch.setenv("LINLI_DATA_DIR", str(tmp_path_factory.mktemp("module-var")))
+        get_settings.cache_clear()
+        dispose_engines()
+        try:
+            yield url
+        finally:
+            dispose_engines()
+            get_settings.cache_clear()
 
 
 # --- Celery brokers ------------------------------------------------------------------------

@@ -10,7 +10,6 @@ finished. ``linli audit run`` runs the rules at once, without a worker.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -30,7 +29,6 @@ from audit.models import AuditRun
 from marketplace.accounts.models import Role, UserAccount
 
 router = APIRouter(tags=["audit"])
-log = logging.getLogger(__name__)
 
 Reader = Annotated[UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.AUDIT_RUN)]
 RunId = Annotated[str, public_id_path("an audit run's public id")]
@@ -98,20 +96,16 @@ def _public(request: Request, run: AuditRun) -> AuditRunPublic:
 def _enqueue(session: Session, run: AuditRun) -> None:
     """Send the committed run to the workers; one the broker refuses is failed, and 503."""
     assert run.id is not None
-    try:
-        queue.celery().send_task(
-            audit_service.RUN_TASK,
-            args=[run.id],
-            soft_time_limit=audit_service.RUN_SOFT_TIME_LIMIT_S,
-            time_limit=audit_service.RUN_TIME_LIMIT_S,
-        )
-    except Exception as exc:
-        log.exception("could not queue audit run %s", run.public_id)
-        audit_service.fail_run(session, run.id, f"could not be queued: {type(exc).__name__}")
-        session.commit()
-        raise queue.QueueUnavailable(
-            f"audit run {run.public_id} could not be queued ({type(exc).__name__}); try again"
-        ) from exc
+    run_id = run.id
+    queue.send(
+        session,
+        audit_service.RUN_TASK,
+        run_id,
+        what=f"audit run {run.public_id}",
+        soft_time_limit=audit_service.RUN_SOFT_TIME_LIMIT_S,
+        time_limit=audit_service.RUN_TIME_LIMIT_S,
+        fail=lambda reason: audit_service.fail_run(session, run_id, reason),
+    )
 
 
 @router.post(

@@ -187,20 +187,15 @@ def _enqueue(session: Session, run: SolveRun, time_limit_s: float) -> None:
     """Send the committed run to the workers, with Celery limits above the solver's (as
     ``dispatch.tasks.enqueue`` does); a run the broker refuses is failed, and 503."""
     assert run.id is not None
-    try:
-        queue.celery().send_task(
-            SOLVE_TASK,
-            args=[run.id],
-            soft_time_limit=int(time_limit_s * 2 + 60),
-            time_limit=int(time_limit_s * 2 + 120),
-        )
-    except Exception as exc:
-        log.exception("could not queue solve run %s", run.public_id)
-        dispatch_service.fail_run(session, run, f"could not be queued: {type(exc).__name__}")
-        session.commit()
-        raise queue.QueueUnavailable(
-            f"run {run.public_id} could not be queued ({type(exc).__name__}); try again"
-        ) from exc
+    queue.send(
+        session,
+        SOLVE_TASK,
+        run.id,
+        what=f"run {run.public_id}",
+        soft_time_limit=int(time_limit_s * 2 + 60),
+        time_limit=int(time_limit_s * 2 + 120),
+        fail=lambda reason: dispatch_service.fail_run(session, run, reason),
+    )
 
 
 # --- shapes ----------------------------------------------------------------------------------

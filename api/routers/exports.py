@@ -14,7 +14,6 @@ this process's settings); the worker reloads it by id and skips it if it is fini
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -34,7 +33,6 @@ from audit.models import AuditExport, WorkStatus
 from marketplace.accounts.models import Role, UserAccount
 
 router = APIRouter(tags=["audit"])
-log = logging.getLogger(__name__)
 
 Exporter = Annotated[UserAccount, allow(Role.AUDITOR, Role.ADMIN, owner=Owner.EXPORT)]
 FileReader = Annotated[
@@ -134,20 +132,16 @@ def _public(request: Request, row: AuditExport) -> ExportPublic:
 def _enqueue(session: Session, row: AuditExport) -> None:
     """Send the committed export to the workers; one the broker refuses is failed, and 503."""
     assert row.id is not None
-    try:
-        queue.celery().send_task(
-            exports.TASK,
-            args=[row.id],
-            soft_time_limit=exports.SOFT_TIME_LIMIT_S,
-            time_limit=exports.TIME_LIMIT_S,
-        )
-    except Exception as exc:
-        log.exception("could not queue audit export %s", row.public_id)
-        exports.fail(session, row.id, f"could not be queued: {type(exc).__name__}")
-        session.commit()
-        raise queue.QueueUnavailable(
-            f"export {row.public_id} could not be queued ({type(exc).__name__}); try again"
-        ) from exc
+    export_id = row.id
+    queue.send(
+        session,
+        exports.TASK,
+        export_id,
+        what=f"export {row.public_id}",
+        soft_time_limit=exports.SOFT_TIME_LIMIT_S,
+        time_limit=exports.TIME_LIMIT_S,
+        fail=lambda reason: exports.fail(session, export_id, reason),
+    )
 
 
 def _replayed(request: Request, response: Response, once: Idempotent) -> ExportPublic | None:

@@ -3,28 +3,23 @@ as, and the database they call it on (the ``population`` fixture, in ``conftest.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.schemas import BaseSchema
-from sqlalchemy import text
 
 from api.access import api_routes, declared
 from api.app import create_app
-from core.db import dispose_engines, unit_of_work
-from core.settings import get_settings
+from core.db import unit_of_work
 from marketplace.accounts import service as accounts_service
 from marketplace.accounts.models import Role
 from marketplace.households.models import ProtectedCategory
 from tests import factories as f
 from tests.api.accounts import bearer, fresh_token, one_per_role
-from tests.conftest import _pg_admin, _pg_url
+from tests.conftest import module_database
 
 APP = create_app()
 # Prefer the role that owns the population's objects, so calls get past 404.
@@ -80,26 +75,7 @@ def populate(
     """A database of the fixture's backend: one household (with an order and an approved
     status), a proxy, a provider with a worker and another household's order, and an account
     per role; yields the accounts' public ids by role."""
-    backend = str(request.param)
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("schemathesis") / "db.sqlite3"
-        shutil.copyfile(template, path)
-        url = f"sqlite:///{path}"
-        drop = None
-    else:
-        template_name: str = request.getfixturevalue("pg_template")
-        name = f"linli_st_{uuid.uuid4().hex[:12]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-        admin.dispose()
-        url, drop = _pg_url(name), name
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINLI_DATABASE_URL", url)
-        patch.setenv("LINLI_DATA_DIR", str(tmp_path_factory.mktemp("schemathesis-var")))
-        get_settings.cache_clear()
-        dispose_engines()
+    with module_database(str(request.param), request, tmp_path_factory):
         with unit_of_work() as session:
             _, member = f.make_household(session)
             provider = f.make_provider(session)
@@ -111,10 +87,3 @@ def populate(
             # Long-lived for the run; logout-everywhere is called with fresh ones (signed_in).
             tokens: dict[Role, str] = {role: a.public_id for role, a in made.items()}
         yield tokens
-        dispose_engines()
-        get_settings.cache_clear()
-    if drop is not None:
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
-        admin.dispose()

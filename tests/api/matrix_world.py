@@ -5,25 +5,19 @@ that change state."""
 from __future__ import annotations
 
 import itertools
-import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from api.ownership import actor
 from audit.models import AuditExport, AuditRun, Finding
-from core.db import dispose_engines, read_only, unit_of_work
+from core.db import read_only, unit_of_work
 from core.ids import new_public_id
-from core.settings import get_settings
 from core.timeutil import local_datetime
 from dispatch.models import RunStatus, SolveRun
 from marketplace.accounts.models import Role, UserAccount
@@ -43,7 +37,6 @@ from marketplace.orders.schemas import OrderCreate
 from marketplace.providers.models import Provider, Worker
 from tests import factories as f
 from tests.api.accounts import make_account, member_links, worker_links
-from tests.conftest import _pg_admin, _pg_url
 
 ITEM = "domestic.cleaning"
 SKILL = "cooking"
@@ -113,41 +106,6 @@ class World:
 
 
 # --- the database ------------------------------------------------------------------------
-
-
-@contextmanager
-def module_database(
-    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A migrated database for a whole module, the application's settings pointed at it."""
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("matrix") / "db.sqlite3"
-        shutil.copyfile(template, path)
-        url, drop = f"sqlite:///{path}", None
-    else:
-        template_name: str = request.getfixturevalue("pg_template")
-        drop = f"linli_mx_{uuid.uuid4().hex[:12]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{drop}" TEMPLATE "{template_name}"'))
-        admin.dispose()
-        url = _pg_url(drop)
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("LINLI_DATABASE_URL", url)
-            patch.setenv("LINLI_DATA_DIR", str(tmp_path_factory.mktemp("matrix-var")))
-            get_settings.cache_clear()
-            dispose_engines()
-            yield url
-            dispose_engines()
-            get_settings.cache_clear()
-    finally:
-        if drop is not None:
-            admin = _pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
-            admin.dispose()
 
 
 # --- objects -----------------------------------------------------------------------------

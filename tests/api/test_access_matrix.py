@@ -33,11 +33,10 @@ from tests.api.matrix_world import (
     Persona,
     World,
     build_world,
-    module_database,
     states,
     values,
 )
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, module_database
 
 APP = create_app()
 ROUTES = api_routes(APP.routes)

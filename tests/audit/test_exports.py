@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from audit import export, exports, reports
+from audit import export, exports, reports, work
 from audit.models import AuditExport, WorkStatus
 from audit.tasks import build_export
 from core.db import read_only, unit_of_work
@@ -153,12 +153,12 @@ class TestBuild:
         with unit_of_work() as session:
             row = session.get(AuditExport, export_id)
             assert row is not None
-            row.status, row.attempts = WorkStatus.RUNNING, exports.MAX_ATTEMPTS
+            row.status, row.attempts = WorkStatus.RUNNING, work.MAX_ATTEMPTS
             session.add(row)
         assert build_export(export_id) == "skipped"
         failed, _ = _load(export_id)
         assert failed.status == WorkStatus.FAILED
-        assert failed.error == f"gave up after {exports.MAX_ATTEMPTS} attempts"
+        assert failed.error == f"gave up after {work.MAX_ATTEMPTS} attempts"
 
     def test_there_is_no_file_before_it_is_done(self, configured: str) -> None:
         export_id = _request("xlsx")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,7 +59,7 @@ from marketplace.providers.models import (
     WorkerShiftException,
 )
 from pricing.models import LedgerEntry, Payer
-from tests.conftest import BACKENDS, _pg_admin, _pg_url
+from tests.conftest import BACKENDS, database_copy
 
 SEED = 2026
 HOUSEHOLDS = 150
@@ -168,32 +167,13 @@ def city(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[City]:
     """A demo city of 150 households, seeded once per backend for this module."""
-    backend = str(request.param)
-    database: str | None = None
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("demo-city") / "city.sqlite3"
-        shutil.copyfile(template, path)
-        url = f"sqlite:///{path}"
-    else:
-        template_name: str = request.getfixturevalue("pg_template")
-        database = f"linli_demo_{uuid.uuid4().hex[:12]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{database}" TEMPLATE "{template_name}"'))
-        admin.dispose()
-        url = _pg_url(database)
-    summary = seed_into(url)
-    engine = make_engine(url)
-    try:
-        yield City(engine, summary)
-    finally:
-        engine.dispose()
-        if database is not None:
-            admin = _pg_admin()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-            admin.dispose()
+    with database_copy(str(request.param), request, tmp_path_factory.mktemp("demo-city")) as url:
+        summary = seed_into(url)
+        engine = make_engine(url)
+        try:
+            yield City(engine, summary)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture

@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from sqlalchemy import text
 
 from api.app import create_app
-from core.db import dispose_engines, unit_of_work
-from core.settings import get_settings
-from tests.conftest import BACKENDS, _pg_admin, _pg_url
+from core.db import unit_of_work
+from tests.conftest import BACKENDS, module_database
 from tests.web.browser import CHROMIUM_ARGS, chromium
 from tests.web.world import World, seed
 
@@ -49,25 +44,7 @@ def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     """The real app under uvicorn (in a thread) on a database of its own, seeded once."""
-    drop: str | None = None
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path_factory.mktemp("console") / "db.sqlite3"
-        shutil.copyfile(template, path)
-        url = f"sqlite:///{path}"
-    else:
-        template_name: str = request.getfixturevalue("pg_template")
-        drop = f"linli_web_{uuid.uuid4().hex[:12]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{drop}" TEMPLATE "{template_name}"'))
-        admin.dispose()
-        url = _pg_url(drop)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LINLI_DATABASE_URL", url)
-        patch.setenv("LINLI_DATA_DIR", str(tmp_path_factory.mktemp("console-var")))
-        get_settings.cache_clear()
-        dispose_engines()
+    with module_database(str(request.param), request, tmp_path_factory):
         with unit_of_work() as session:
             world = seed(session)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -84,13 +61,6 @@ def site(
             server.should_exit = True
             thread.join(timeout=10)
             sock.close()
-            dispose_engines()
-            get_settings.cache_clear()
-    if drop is not None:
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
