@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_dict_field, json_list_field, utc_field
 
 
@@ -66,7 +67,9 @@ class AuditRun(SQLModel, table=True):
     month: str = Field(max_length=7, index=True)
     actor: str = Field(max_length=80)
     # Queued over HTTP for a worker, or run at once from the command line (then done).
-    status: WorkStatus = Field(default=WorkStatus.DONE, sa_type=String(12), index=True)
+    status: WorkStatus = Field(
+        default=WorkStatus.DONE, sa_type=EnumText(WorkStatus, 12), index=True
+    )
     only_rules: list[str] = json_list_field()  # empty: every rule
     queued_at: datetime | None = utc_field()
     started_at: datetime | None = utc_field()
@@ -99,7 +102,9 @@ class Finding(SQLModel, table=True):
     subject_kind: str = Field(max_length=20)
     subject: str = Field(max_length=160)
     severity: str = Field(max_length=10)
-    status: FindingStatus = Field(default=FindingStatus.OPEN, sa_type=String(12), index=True)
+    status: FindingStatus = Field(
+        default=FindingStatus.OPEN, sa_type=EnumText(FindingStatus, 12), index=True
+    )
     summary: str = Field(max_length=500)
     evidence: dict[str, Any] = json_dict_field()
     visit_refs: list[str] = json_list_field()
@@ -119,9 +124,9 @@ class FindingEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     finding_id: int = Field(foreign_key="audit_finding.id", index=True)
-    from_status: FindingStatus | None = Field(default=None, sa_type=String(12))
-    to_status: FindingStatus = Field(sa_type=String(12))
-    reason_code: ReasonCode | None = Field(default=None, sa_type=String(24))
+    from_status: FindingStatus | None = Field(default=None, sa_type=EnumText(FindingStatus, 12))
+    to_status: FindingStatus = Field(sa_type=EnumText(FindingStatus, 12))
+    reason_code: ReasonCode | None = Field(default=None, sa_type=EnumText(ReasonCode, 24))
     note: str = Field(default="", max_length=1000)
     actor: str = Field(max_length=80)
     at: datetime = created_at_field()
@@ -139,7 +144,9 @@ class AuditExport(SQLModel, table=True):
     format: str = Field(max_length=4)
     sample_size: int
     sample_seed: str = Field(max_length=80)
-    status: WorkStatus = Field(default=WorkStatus.QUEUED, sa_type=String(12), index=True)
+    status: WorkStatus = Field(
+        default=WorkStatus.QUEUED, sa_type=EnumText(WorkStatus, 12), index=True
+    )
     requested_by: str = Field(max_length=80)
     attempts: int = 0
     created_at: datetime = created_at_field()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_dict_field, json_list_field, utc_field
 
 
@@ -35,7 +36,7 @@ class SolveRun(SQLModel, table=True):
     public_id: str = Field(max_length=32, unique=True)
     service_date: date
     area_code: str = Field(default="all", max_length=40)
-    status: RunStatus = Field(default=RunStatus.QUEUED, sa_type=String(12), index=True)
+    status: RunStatus = Field(default=RunStatus.QUEUED, sa_type=EnumText(RunStatus, 12), index=True)
     params: dict[str, Any] = json_dict_field()
     requested_by: str = Field(max_length=80)
     progress_solutions: int = 0

@@ -12,10 +12,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from core.dbtypes import PortableJSON, UTCDateTime
+from core.dbtypes import EnumText, PortableJSON, UTCDateTime
 from core.timeutil import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -92,8 +92,8 @@ class LedgerEntry(SQLModel, table=True):
     # covers the id, so it must be known before the row is written.
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idempotency_key: str = Field(max_length=120, unique=True)
-    kind: EntryKind = Field(sa_type=String(12))
-    payer: Payer = Field(sa_type=String(16))
+    kind: EntryKind = Field(sa_type=EnumText(EntryKind, 12))
+    payer: Payer = Field(sa_type=EnumText(Payer, 16))
     order_ref: str = Field(max_length=32, index=True)
     member_id: int = Field(index=True)
     provider_id: int = Field(index=True)

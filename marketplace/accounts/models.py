@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_dict_field, utc_field
 
 
@@ -44,7 +45,7 @@ class UserAccount(SQLModel, table=True):
     public_id: str = Field(max_length=32, unique=True)
     username: str = Field(max_length=80, unique=True)
     password_hash: str = Field(max_length=200)
-    role: Role = Field(sa_type=String(16), index=True)
+    role: Role = Field(sa_type=EnumText(Role, 16), index=True)
     display_name: str = Field(default="", max_length=60)
     phone: str = Field(default="", max_length=32)  # a proxy's phone names the elders it serves
     household_id: int | None = Field(default=None, foreign_key="household.id", index=True)

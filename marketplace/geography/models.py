@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
+
+from core.dbtypes import EnumText
 
 
 class AreaLevel(StrEnum):
@@ -27,7 +28,7 @@ class Area(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)
-    level: AreaLevel = Field(sa_type=String(16), index=True)
+    level: AreaLevel = Field(sa_type=EnumText(AreaLevel, 16), index=True)
     name: str = Field(max_length=80)
     parent_id: int | None = Field(default=None, foreign_key="area.id", index=True)
     lat: float

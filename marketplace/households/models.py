@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_list_field, utc_field
 
 
@@ -105,9 +106,11 @@ class ProtectedStatus(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    category: ProtectedCategory = Field(sa_type=String(16))
-    disability_level: DisabilityLevel | None = Field(default=None, sa_type=String(16))
-    review: StatusReview = Field(default=StatusReview.PENDING, sa_type=String(16))
+    category: ProtectedCategory = Field(sa_type=EnumText(ProtectedCategory, 16))
+    disability_level: DisabilityLevel | None = Field(
+        default=None, sa_type=EnumText(DisabilityLevel, 16)
+    )
+    review: StatusReview = Field(default=StatusReview.PENDING, sa_type=EnumText(StatusReview, 16))
     evidence_kind: str = Field(default="", max_length=60)
     evidence_encrypted: bytes | None = Field(default=None, sa_type=LargeBinary)
     certificate_no_masked: str = Field(default="", max_length=40)
@@ -126,7 +129,7 @@ class StatusPeriod(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    kind: PeriodKind = Field(sa_type=String(16))
+    kind: PeriodKind = Field(sa_type=EnumText(PeriodKind, 16))
     starts_on: date
     ends_on: date | None = None
     note: str = Field(default="", max_length=200)
@@ -180,7 +183,7 @@ class WorkerPreference(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)
-    kind: PreferenceKind = Field(sa_type=String(16))
+    kind: PreferenceKind = Field(sa_type=EnumText(PreferenceKind, 16))
     created_at: datetime = created_at_field()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_dict_field, json_list_field, utc_field
 
 
@@ -63,8 +64,12 @@ class Order(SQLModel, table=True):
     service_date: date
     duration_minutes: int
     quantity: int = 1
-    status: OrderStatus = Field(default=OrderStatus.REQUESTED, sa_type=String(16), index=True)
-    priority: OrderPriority = Field(default=OrderPriority.NORMAL, sa_type=String(8))
+    status: OrderStatus = Field(
+        default=OrderStatus.REQUESTED, sa_type=EnumText(OrderStatus, 16), index=True
+    )
+    priority: OrderPriority = Field(
+        default=OrderPriority.NORMAL, sa_type=EnumText(OrderPriority, 8)
+    )
     notes: str = Field(default="", max_length=500)
     # Price snapshot: what the household was shown and agreed to; never recomputed.
     currency: str = Field(default="CNY", max_length=3)
@@ -127,7 +132,7 @@ class OrderSeries(SQLModel, table=True):
     recipient_member_id: int = Field(foreign_key="member.id", index=True)
     provider_id: int = Field(foreign_key="provider.id", index=True)
     item_id: int = Field(foreign_key="item.id")
-    frequency: Frequency = Field(sa_type=String(8))
+    frequency: Frequency = Field(sa_type=EnumText(Frequency, 8))
     weekdays: list[int] = json_list_field()
     window_start: time
     window_end: time

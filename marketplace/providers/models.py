@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_list_field
 
 
@@ -59,7 +60,7 @@ class Provider(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=120)
-    kind: ProviderKind = Field(sa_type=String(32))
+    kind: ProviderKind = Field(sa_type=EnumText(ProviderKind, 32))
     licence_no: str = Field(max_length=40, unique=True)
     licence_expires_on: date | None = None
     grade: int = Field(default=3, ge=1, le=5)
@@ -86,7 +87,7 @@ class ServicePoint(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     provider_id: int = Field(foreign_key="provider.id", index=True)
-    kind: ServicePointKind = Field(sa_type=String(16))
+    kind: ServicePointKind = Field(sa_type=EnumText(ServicePointKind, 16))
     name: str = Field(max_length=120)
     address: str = Field(max_length=200)
     district_id: int | None = Field(default=None, foreign_key="area.id")
@@ -103,10 +104,10 @@ class Worker(SQLModel, table=True):
     public_id: str = Field(max_length=32, unique=True)
     provider_id: int = Field(foreign_key="provider.id", index=True)
     name: str = Field(max_length=60)
-    gender: Gender = Field(sa_type=String(8))
+    gender: Gender = Field(sa_type=EnumText(Gender, 8))
     phone: str = Field(default="", max_length=32)
     languages: list[str] = json_list_field()
-    travel_mode: TravelMode = Field(sa_type=String(8))
+    travel_mode: TravelMode = Field(sa_type=EnumText(TravelMode, 8))
     start_lat: float
     start_lon: float
     end_lat: float
@@ -177,7 +178,7 @@ class WorkerShiftException(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)
     on_date: date = Field(index=True)
-    kind: ShiftExceptionKind = Field(sa_type=String(16))
+    kind: ShiftExceptionKind = Field(sa_type=EnumText(ShiftExceptionKind, 16))
     starts_at: time | None = None
     ends_at: time | None = None
     reason: str = Field(default="", max_length=200)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
+from core.dbtypes import EnumText
 from marketplace.common import created_at_field, json_list_field, utc_field
 
 
@@ -59,19 +59,21 @@ class Visit(SQLModel, table=True):
     scheduled_start: datetime | None = utc_field()
     scheduled_end: datetime | None = utc_field()
     check_in_at: datetime | None = utc_field()
-    check_in_method: CheckMethod | None = Field(default=None, sa_type=String(8))
+    check_in_method: CheckMethod | None = Field(default=None, sa_type=EnumText(CheckMethod, 8))
     check_in_lat: float | None = None
     check_in_lon: float | None = None
     check_in_accuracy_m: float | None = None
     check_out_at: datetime | None = utc_field()
-    check_out_method: CheckMethod | None = Field(default=None, sa_type=String(8))
+    check_out_method: CheckMethod | None = Field(default=None, sa_type=EnumText(CheckMethod, 8))
     check_out_lat: float | None = None
     check_out_lon: float | None = None
     check_out_accuracy_m: float | None = None
     tasks_done: list[str] = json_list_field()
     confirmation_code_hash: str | None = Field(default=None, max_length=64)
     household_confirmed_at: datetime | None = utc_field()
-    confirmation_method: ConfirmationMethod | None = Field(default=None, sa_type=String(12))
+    confirmation_method: ConfirmationMethod | None = Field(
+        default=None, sa_type=EnumText(ConfirmationMethod, 12)
+    )
     created_at: datetime = created_at_field()
 
 
@@ -85,7 +87,7 @@ class VisitEdit(SQLModel, table=True):
     field: str = Field(max_length=40)
     old_value: str | None = Field(default=None, max_length=200)
     new_value: str | None = Field(default=None, max_length=200)
-    reason_code: EditReason = Field(sa_type=String(24))
+    reason_code: EditReason = Field(sa_type=EnumText(EditReason, 24))
     note: str = Field(default="", max_length=300)
     editor: str = Field(max_length=80)
     at: datetime = created_at_field()
