@@ -73,24 +73,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for this test (a copy of the session's template)."""
-    if backend == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        path = tmp_path / "test.sqlite3"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"linli_t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    try:
-        yield _pg_url(name)
-    finally:
-        dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with database_copy(backend, request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -131,7 +115,7 @@ def database_copy(backend: str, request: pytest.FixtureRequest, folder: Path) ->
         yield f"sqlite:///{path}"
         return
     template_name: str = request.getfixturevalue("pg_template")
-    name = f"linli_m_{uuid.uuid4().hex[:12]}"
+    name = f"linli_t_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
