@@ -382,6 +382,17 @@ def status_public(
     )
 
 
+def _count_sign_up(request: Request, session: Session) -> datetime:
+    """Count a sign-up try from the client's address (429 past the limit) and commit it, so the
+    tries refused afterwards count too; the time it was counted at."""
+    client = request.client.host if request.client else ""
+    now = utcnow()
+    throttle.REGISTRATIONS.check(session, client, now=now)
+    throttle.REGISTRATIONS.count(session, client, now=now)
+    session.commit()
+    return now
+
+
 # --- households ----------------------------------------------------------------------------
 
 HouseholdAccount = Annotated[UserAccount, allow(Role.HOUSEHOLD, owner=Owner.HOUSEHOLD)]
@@ -398,11 +409,7 @@ def register(request: Request, session: SessionDep, body: RegistrationIn) -> Reg
     """Sign a new household up: its home, its first member and a household account, in one
     transaction. Sign in afterwards with POST /auth/token. A user name or ID number already
     registered is 409; more than 20 sign-ups from one address within an hour, 429."""
-    client = request.client.host if request.client else ""
-    now = utcnow()
-    throttle.REGISTRATIONS.check(session, client, now=now)
-    throttle.REGISTRATIONS.count(session, client, now=now)
-    session.commit()  # every try counts, the ones refused below too
+    _count_sign_up(request, session)
     household = households_service.create_household(session, body.household)
     assert household.id is not None
     member = households_service.add_member(session, household.id, body.member)
@@ -577,11 +584,7 @@ def register_proxy(
     household gave them; sign in afterwards with POST /auth/token. A wrong, used or expired
     code is 422 (five wrong codes for a phone within 15 minutes: 429); a phone with a proxy
     account already, or a taken user name, 409."""
-    client = request.client.host if request.client else ""
-    now = utcnow()
-    throttle.REGISTRATIONS.check(session, client, now=now)
-    throttle.REGISTRATIONS.count(session, client, now=now)
-    session.commit()  # every try counts, the ones refused below too
+    now = _count_sign_up(request, session)
     try:
         account, proxies = accounts_service.register_proxy(
             session,
